@@ -1,0 +1,126 @@
+// Generic webhook: answers 2xx only once the event is durable in Redis, so a sender that retries on
+// failure loses nothing; 4xx with a reason (and a TH_ERR_ code) for bad credentials or a bad body.
+
+import { randomUUID } from 'node:crypto';
+import { type CloudEventV1, HTTP } from 'cloudevents';
+import type { EventInput } from '../../src/envelope/event.ts';
+import { isJsonContentType } from '../../src/envelope/event.ts';
+import { ids } from '../../src/envelope/ids.ts';
+import { HubError } from '../../src/errors.ts';
+import type { Sensor, SensorContext, WebhookRequest, WebhookResponse } from '../../src/sensor/sensor.ts';
+import { resolveSecret } from '../../src/trigger/secret-ref.ts';
+import { bearerToken, safeEqual } from '../../src/security/compare.ts';
+import { hmacSignature } from './auth.ts';
+import type { WebhookSpec } from './spec.ts';
+
+const defaultIdHeaders = ['idempotency-key', 'x-github-delivery', 'x-request-id'];
+
+function header(request: WebhookRequest, name: string): string | undefined {
+  const value = request.headers[name.toLowerCase()];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function isCloudEvent(request: WebhookRequest): boolean {
+  const contentType = header(request, 'content-type') ?? '';
+  return header(request, 'ce-specversion') !== undefined || contentType.startsWith('application/cloudevents');
+}
+
+/** An incoming CloudEvent keeps its attributes; JSON data stays JSON (cloudevents hands binary-mode data as bytes). */
+function fromCloudEvent(event: CloudEventV1<unknown>): EventInput {
+  const input: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(event)) {
+    if (value !== undefined && key !== 'data' && key !== 'data_base64') input[key] = value;
+  }
+  const { data } = event;
+  if (Buffer.isBuffer(data) && isJsonContentType(event.datacontenttype)) input.data = JSON.parse(data.toString('utf8'));
+  else if (Buffer.isBuffer(data)) input.data_base64 = data.toString('base64');
+  else if (data !== undefined) input.data = data;
+  else if (event.data_base64 !== undefined) input.data_base64 = event.data_base64;
+  return input as EventInput;
+}
+
+export function createWebhookSensor(spec: WebhookSpec, context: SensorContext): Sensor {
+  const { trigger, emit, webhooks } = context;
+  // Resolved once at start: a missing secret is a Trigger error, not a per-request surprise.
+  const bearer = spec.auth?.bearer ? resolveSecret(spec.auth.bearer) : undefined;
+  const hmac = spec.auth?.hmac ? { ...spec.auth.hmac, key: resolveSecret(spec.auth.hmac.secret) } : undefined;
+  const source = `/triggerhub/webhook/${trigger.key}`;
+  let unregister: (() => void) | undefined;
+  let lastEventAt: string | undefined;
+
+  function authorize(request: WebhookRequest): void {
+    if (bearer !== undefined) {
+      const token = bearerToken(header(request, 'authorization'));
+      if (token === undefined || !safeEqual(token, bearer))
+        throw new HubError('TH_ERR_UNAUTHORIZED', 'missing or wrong bearer token');
+    }
+    if (hmac !== undefined) {
+      const signature = header(request, hmac.header);
+      const expected = hmac.prefix + hmacSignature(hmac.algorithm, hmac.key, request.body);
+      if (signature === undefined || !safeEqual(signature, expected))
+        throw new HubError('TH_ERR_UNAUTHORIZED', `missing or wrong signature in ${hmac.header}`);
+    }
+  }
+
+  function deliveryId(request: WebhookRequest): string {
+    const names = spec.idHeader ? [spec.idHeader] : defaultIdHeaders;
+    for (const name of names) {
+      const value = header(request, name);
+      if (value) return ids.webhook(value);
+    }
+    // No id from the sender: a re-sent request cannot be recognized, so it may be delivered twice.
+    return ids.webhook(randomUUID());
+  }
+
+  function toEvents(request: WebhookRequest): EventInput[] {
+    if (isCloudEvent(request)) {
+      try {
+        const parsed = HTTP.toEvent({ headers: request.headers, body: request.body });
+        return (Array.isArray(parsed) ? parsed : [parsed]).map(fromCloudEvent);
+      } catch (error) {
+        throw new HubError('TH_ERR_BAD_REQUEST', `not a valid CloudEvent: ${(error as Error).message}`);
+      }
+    }
+    const contentType = header(request, 'content-type');
+    const event: EventInput = {
+      id: deliveryId(request),
+      source,
+      type: spec.eventType,
+      ...(request.subpath ? { subject: request.subpath } : {}),
+    };
+    if (spec.body === 'json') {
+      if (contentType && !isJsonContentType(contentType))
+        throw new HubError('TH_ERR_UNSUPPORTED_MEDIA', `expected a JSON body, got content-type ${contentType}`);
+      try {
+        event.data = JSON.parse(request.body.toString('utf8'));
+      } catch (error) {
+        throw new HubError('TH_ERR_BAD_REQUEST', `body is not valid JSON: ${(error as Error).message}`);
+      }
+      event.datacontenttype = 'application/json';
+    } else {
+      event.datacontenttype = contentType ?? 'application/octet-stream';
+      event.data_base64 = request.body.toString('base64');
+    }
+    return [event];
+  }
+
+  async function handle(request: WebhookRequest): Promise<WebhookResponse> {
+    if (request.method !== 'POST' && request.method !== 'PUT')
+      throw new HubError('TH_ERR_BAD_REQUEST', `method ${request.method} not allowed; use POST`);
+    authorize(request);
+    const events = toEvents(request);
+    const result = await emit(events);
+    lastEventAt = new Date().toISOString();
+    return { status: 202, body: { ...result, ids: events.map((event) => event.id) } };
+  }
+
+  return {
+    async start() {
+      unregister = webhooks.register(spec.path ?? trigger.key, handle, { bodyLimitBytes: spec.maxBodyBytes });
+    },
+    async stop() {
+      unregister?.();
+    },
+    health: () => ({ connected: true, ...(lastEventAt ? { lastEventAt } : {}) }),
+  };
+}

@@ -1,0 +1,40 @@
+// The hub's settings, from the environment (12-factor) with command-line overrides in the CLI.
+
+import { HubError } from './errors.ts';
+
+export interface HubConfig {
+  /** Unset: standalone mode starts its own redis-server. */
+  redisUrl: string | undefined;
+  host: string;
+  port: number;
+  triggersDir: string;
+  dataDir: string;
+  apiToken: string | undefined;
+  logLevel: string;
+  /** How long SIGTERM waits for in-flight deliveries. */
+  shutdownDeadlineMs: number;
+  /** Hard cap on any request body (each webhook trigger has its own, smaller limit). */
+  maxBodyBytes: number;
+}
+
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new HubError('TH_ERR_CONFIG', `${name} must be a non-negative integer, got "${raw}"`);
+  return value;
+}
+
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): HubConfig {
+  return {
+    redisUrl: env.REDIS_URL || undefined,
+    host: env.TH_HOST ?? '127.0.0.1',
+    port: integer(env, 'TH_PORT', 7480),
+    triggersDir: env.TH_TRIGGERS_DIR ?? 'triggers',
+    dataDir: env.TH_DATA_DIR ?? '.data',
+    apiToken: env.TH_API_TOKEN || undefined,
+    logLevel: env.LOG_LEVEL ?? 'info',
+    shutdownDeadlineMs: integer(env, 'TH_SHUTDOWN_DEADLINE_MS', 10_000),
+    maxBodyBytes: integer(env, 'TH_MAX_BODY_BYTES', 16 * 1024 * 1024),
+  };
+}

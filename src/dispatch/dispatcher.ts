@@ -1,0 +1,94 @@
+// The consumer side of a trigger's queue: a BullMQ Worker that delivers each event to the target.
+// A failed attempt goes back as a delayed job (other events keep flowing: no head-of-line blocking);
+// a job out of attempts, or rejected for good, stays in BullMQ's failed set: the dead-letter queue.
+
+import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Instrumentation } from '../instrumentation.ts';
+import type { DeliveredResult, EventJobData, LastAttempt } from '../queue/job.ts';
+import { keyPrefix, queueName } from '../queue/keys.ts';
+import { backoffDelay } from '../retry/backoff.ts';
+import type { TriggerRef } from '../sensor/sensor.ts';
+import type { Target } from '../targets/target.ts';
+import type { DeliverySpec } from '../trigger/schema.ts';
+
+/** A Retry-After longer than this is not believed. */
+const maxRetryAfterMs = 3_600_000;
+
+class DeliveryError extends Error {
+  readonly retryAfterMs: number | undefined;
+  constructor(message: string, retryAfterMs: number | undefined) {
+    super(message);
+    this.name = 'DeliveryError';
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+export interface DispatcherOptions {
+  trigger: TriggerRef;
+  connection: Redis;
+  delivery: DeliverySpec;
+  target: Target;
+  instrumentation: Instrumentation;
+  log: Logger;
+}
+
+export function createDispatcher(options: DispatcherOptions): Worker<EventJobData, DeliveredResult> {
+  const { trigger, delivery, target, instrumentation } = options;
+
+  async function deliver(job: Job<EventJobData, DeliveredResult>): Promise<DeliveredResult> {
+    const { event, poison } = job.data;
+    if (poison !== undefined) {
+      await recordLastAttempt(job, { error: `TH_ERR_POISON_EVENT: ${poison}`, at: new Date().toISOString() });
+      instrumentation.emit('delivery.dead-lettered', trigger.key, 'poison');
+      throw new UnrecoverableError(`TH_ERR_POISON_EVENT: ${poison}`);
+    }
+    const outcome = await target.deliver(event);
+    if (outcome.ok) {
+      const age = Date.now() - (event.time ? Date.parse(event.time) : job.timestamp);
+      instrumentation.emit('delivery.succeeded', trigger.key, outcome.status!, outcome.durationMs, age);
+      return { status: outcome.status!, durationMs: Math.round(outcome.durationMs) };
+    }
+    const message = outcome.excerpt ? `${outcome.error}: ${outcome.excerpt.slice(0, 200)}` : outcome.error!;
+    const attempts = job.opts.attempts ?? 1;
+    const lastAttempt = !outcome.retriable || job.attemptsMade + 1 >= attempts;
+    instrumentation.emit('delivery.failed', trigger.key, outcome.status, outcome.durationMs, !lastAttempt);
+    if (lastAttempt) {
+      await recordLastAttempt(job, {
+        ...(outcome.status === undefined ? {} : { status: outcome.status }),
+        ...(outcome.excerpt === undefined ? {} : { excerpt: outcome.excerpt }),
+        error: outcome.error!,
+        at: new Date().toISOString(),
+      });
+      instrumentation.emit('delivery.dead-lettered', trigger.key, outcome.retriable ? 'attempts' : 'rejected');
+    }
+    if (!outcome.retriable) throw new UnrecoverableError(message);
+    throw new DeliveryError(message, outcome.retryAfterMs);
+  }
+
+  const worker = new Worker<EventJobData, DeliveredResult>(queueName(trigger), deliver, {
+    connection: options.connection,
+    prefix: keyPrefix,
+    concurrency: delivery.concurrency,
+    ...(delivery.rateLimit ? { limiter: { max: delivery.rateLimit.max, duration: delivery.rateLimit.durationMs } } : {}),
+    // A SIGKILLed hub's active jobs are picked up again once their lock lapses; at-least-once means a job
+    // may stall many times under repeated crashes without being dead-lettered for it.
+    lockDuration: 15_000,
+    maxStalledCount: 100,
+    settings: {
+      backoffStrategy: (attemptsMade, _type, error) => {
+        const retryAfter = error instanceof DeliveryError ? error.retryAfterMs : undefined;
+        if (retryAfter !== undefined) return Math.min(retryAfter, maxRetryAfterMs);
+        return backoffDelay(delivery.backoff, attemptsMade);
+      },
+    },
+  });
+  // Redis outages: the worker reconnects by itself; say so without crashing.
+  worker.on('error', (error) => options.log.warn({ err: error }, 'dispatcher error'));
+  return worker;
+}
+
+async function recordLastAttempt(job: Job<EventJobData>, lastAttempt: LastAttempt): Promise<void> {
+  await job.updateData({ ...job.data, lastAttempt });
+}

@@ -1,0 +1,129 @@
+// One trigger at work: its sensor emits through the filter into its queue; its dispatcher delivers.
+//   sensor ──emit──▶ filter ──▶ EventQueue (addBulk) ═ Redis ═▶ dispatcher (Worker) ──▶ target
+
+import type { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { dispatchShutdown } from '../dispatch/shutdown.ts';
+import { createDispatcher } from '../dispatch/dispatcher.ts';
+import { type EventInput, toHubEvent } from '../envelope/event.ts';
+import { compileFilter } from '../filter/filter.ts';
+import type { Instrumentation } from '../instrumentation.ts';
+import { EventQueue } from '../queue/event-queue.ts';
+import type { EventJobData } from '../queue/job.ts';
+import { builtinSensors } from '../registry.ts';
+import type { Emit, Sensor, SensorContext, SensorHealth, TriggerRef, WebhookRoutes } from '../sensor/sensor.ts';
+import { createTarget } from '../targets/index.ts';
+import type { Target } from '../targets/target.ts';
+import { sourceKindOf, type Trigger } from '../trigger/schema.ts';
+
+export interface TriggerEnvironment {
+  producer: Redis;
+  workerConnection: Redis;
+  webhooks: WebhookRoutes;
+  instrumentation: Instrumentation;
+  log: Logger;
+  /** Run the dispatcher in this process (false for an ingest-only hub). */
+  dispatch: boolean;
+}
+
+export function triggerRef(trigger: Trigger): TriggerRef {
+  const { namespace, name } = trigger.metadata;
+  return { namespace, name, key: `${namespace}/${name}` };
+}
+
+export class RunningTrigger {
+  readonly ref: TriggerRef;
+  readonly trigger: Trigger;
+  readonly queue: EventQueue;
+  private readonly sensor: Sensor;
+  private readonly target: Target;
+  private readonly dispatcher: Worker<EventJobData> | undefined;
+  private readonly abort = new AbortController();
+
+  /** Throws (a HubError or a sensor's own error) when the trigger cannot start; nothing is left running. */
+  constructor(trigger: Trigger, env: TriggerEnvironment) {
+    this.trigger = trigger;
+    this.ref = triggerRef(trigger);
+    const { spec } = trigger;
+    const kind = sourceKindOf(spec);
+    const log = env.log.child({ trigger: this.ref.key, source: kind });
+    this.target = createTarget(spec.target, spec.delivery);
+    this.queue = new EventQueue(this.ref, env.producer, spec.delivery);
+    const emit = createEmit(this.ref, this.queue, compileFilter(spec.filter), env.instrumentation);
+    const definition = builtinSensors[kind];
+    try {
+      this.sensor = (definition.create as (spec: unknown, context: SensorContext) => Sensor)(spec.source[kind], {
+        trigger: this.ref,
+        emit,
+        log,
+        webhooks: env.webhooks,
+        signal: this.abort.signal,
+      });
+    } catch (error) {
+      void this.queue.close();
+      throw error;
+    }
+    this.dispatcher = env.dispatch
+      ? createDispatcher({
+          trigger: this.ref,
+          connection: env.workerConnection,
+          delivery: spec.delivery,
+          target: this.target,
+          instrumentation: env.instrumentation,
+          log,
+        })
+      : undefined;
+  }
+
+  async start(): Promise<void> {
+    await this.sensor.start();
+  }
+
+  health(): SensorHealth {
+    return this.sensor.health();
+  }
+
+  /** Stops the sensor, then lets in-flight deliveries finish until the deadline (the rest are re-queued). */
+  async stop(deadlineMs: number): Promise<void> {
+    this.abort.abort();
+    await this.sensor.stop();
+    if (this.dispatcher) await dispatchShutdown(this.dispatcher, deadlineMs);
+    await this.queue.close();
+    await this.target.close();
+  }
+}
+
+function createEmit(
+  ref: TriggerRef,
+  queue: EventQueue,
+  filter: ReturnType<typeof compileFilter>,
+  instrumentation: Instrumentation,
+): Emit {
+  return async (inputs: EventInput[]) => {
+    instrumentation.emit('events.received', ref.key, inputs.length);
+    const accepted: EventJobData[] = [];
+    let filtered = 0;
+    for (const input of inputs) {
+      if (input.poison !== undefined) {
+        accepted.push({ event: toHubEvent(input), poison: input.poison });
+        continue;
+      }
+      const verdict = filter(input);
+      if (verdict.match) accepted.push({ event: toHubEvent(input) });
+      else {
+        filtered++;
+        if (verdict.error) instrumentation.emit('events.filter-error', ref.key, verdict.error);
+      }
+    }
+    if (filtered > 0) instrumentation.emit('events.filtered', ref.key, filtered);
+    try {
+      await queue.enqueue(accepted);
+    } catch (error) {
+      instrumentation.emit('events.enqueue-failed', ref.key, accepted.length, error);
+      throw error;
+    }
+    if (accepted.length > 0) instrumentation.emit('events.enqueued', ref.key, accepted.length);
+    return { enqueued: accepted.length, filtered };
+  };
+}

@@ -1,0 +1,33 @@
+// Deterministic event ids (DESIGN.md "Event envelope and ids"): the same source position always gives the
+// same id, so a replayed position enqueues nothing new (the id is the BullMQ job id) and the target can
+// de-duplicate on `ce-id` / `Idempotency-Key`.
+
+/** Joins the parts of a source position into a readable, unambiguous id: `kafka/orders/3/1042`. */
+export function eventId(kind: string, ...parts: Array<string | number | bigint>): string {
+  return [kind, ...parts.map((part) => encodeURIComponent(String(part)))].join('/');
+}
+
+export const ids = {
+  kafka: (topic: string, partition: number, offset: string) => eventId('kafka', topic, partition, offset),
+  jetstream: (stream: string, sequence: number | bigint) => eventId('jetstream', stream, sequence),
+  kinesis: (shardId: string, sequenceNumber: string) => eventId('kinesis', shardId, sequenceNumber),
+  kubernetes: (uid: string, resourceVersion: string, eventType: string) =>
+    eventId('k8s', uid, resourceVersion, eventType),
+  cron: (trigger: string, scheduledAt: Date) => eventId('cron', trigger, scheduledAt.getTime()),
+  minio: (bucket: string, key: string, sequencer: string) => eventId('minio', bucket, key, sequencer),
+  webhook: (deliveryId: string) => eventId('webhook', deliveryId),
+};
+
+/**
+ * BullMQ job ids must not contain `:` (Redis key separator) and must not be all digits (BullMQ treats those
+ * as its own counter ids). Escaping `%` first keeps the mapping one-to-one.
+ */
+export function toJobId(id: string): string {
+  const escaped = id.replaceAll('%', '%25').replaceAll(':', '%3A');
+  return /^\d+$/.test(escaped) ? `%23${escaped}` : escaped;
+}
+
+export function fromJobId(jobId: string): string {
+  const body = jobId.startsWith('%23') ? jobId.slice(3) : jobId;
+  return body.replace(/%(25|3A)/g, (escape) => (escape === '%25' ? '%' : ':'));
+}

@@ -1,0 +1,46 @@
+// One table of error codes (TH_ERR_*), searchable in the docs, returned in 4xx bodies and Trigger
+// status conditions. Every error says whether retrying can help, so retriers ask the error, not the caller.
+
+export const errorCodes = {
+  TH_ERR_INVALID_TRIGGER: { status: 422, retriable: false, summary: 'the Trigger spec is invalid' },
+  TH_ERR_UNKNOWN_TRIGGER: { status: 404, retriable: false, summary: 'no such trigger' },
+  TH_ERR_UNAUTHORIZED: { status: 401, retriable: false, summary: 'missing or wrong credentials' },
+  TH_ERR_BAD_REQUEST: { status: 400, retriable: false, summary: 'the request body could not be used' },
+  TH_ERR_PAYLOAD_TOO_LARGE: { status: 413, retriable: false, summary: 'the body exceeds the size limit' },
+  TH_ERR_UNSUPPORTED_MEDIA: { status: 415, retriable: false, summary: 'the content type is not accepted' },
+  TH_ERR_QUEUE_UNAVAILABLE: { status: 503, retriable: true, summary: 'Redis is unavailable; nothing was accepted' },
+  TH_ERR_DELIVERY_RETRIABLE: { status: 502, retriable: true, summary: 'the target failed; will retry' },
+  TH_ERR_DELIVERY_REJECTED: { status: 502, retriable: false, summary: 'the target rejected the event' },
+  TH_ERR_POISON_EVENT: { status: 400, retriable: false, summary: 'the source message could not be parsed' },
+  TH_ERR_REDIS_MISSING: { status: 500, retriable: false, summary: 'redis-server is not installed' },
+  TH_ERR_INTERNAL: { status: 500, retriable: true, summary: 'an unexpected error; nothing was accepted' },
+  TH_ERR_CONFIG: { status: 500, retriable: false, summary: 'invalid hub configuration' },
+} as const;
+
+export type ErrorCode = keyof typeof errorCodes;
+
+export class HubError extends Error {
+  readonly code: ErrorCode;
+  readonly retriable: boolean;
+  readonly status: number;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; retriable?: boolean }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'HubError';
+    this.code = code;
+    this.retriable = options?.retriable ?? errorCodes[code].retriable;
+    this.status = errorCodes[code].status;
+  }
+
+  toJSON(): { code: ErrorCode; message: string } {
+    return { code: this.code, message: this.message };
+  }
+}
+
+export function isRetriable(error: unknown): boolean {
+  return error instanceof HubError ? error.retriable : true;
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,101 @@
+// Assembles a hub: Redis (given or local), the engine, the HTTP server, metrics. The CLI's `run` and the
+// tests both start hubs through here.
+
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import { type Logger, pino } from 'pino';
+import type { HubConfig } from './config.ts';
+import { Engine } from './engine/engine.ts';
+import { Instrumentation } from './instrumentation.ts';
+import { createMetrics } from './metrics.ts';
+import { createRedis, redactRedisUrl } from './queue/redis.ts';
+import { buildServer } from './server/server.ts';
+import { WebhookRouteTable } from './server/webhook-routes.ts';
+import { type LocalRedis, startLocalRedis } from './standalone/local-redis.ts';
+
+export interface Hub {
+  engine: Engine;
+  server: FastifyInstance;
+  instrumentation: Instrumentation;
+  log: Logger;
+  redisUrl: string;
+  /** The address the HTTP server listens on, e.g. http://127.0.0.1:7480 */
+  url: string;
+  close(): Promise<void>;
+}
+
+export interface HubOptions {
+  config: HubConfig;
+  log?: Logger;
+  /** Deliver events in this process (default true). */
+  dispatch?: boolean;
+}
+
+export function createLogger(level: string): Logger {
+  return pino({
+    level,
+    // Belt and braces: whatever a log call is handed, these never reach the output.
+    redact: { paths: ['*.authorization', '*.password', '*.token', '*.secret', 'headers.authorization'], censor: '***' },
+  });
+}
+
+export async function startHub(options: HubOptions): Promise<Hub> {
+  const { config } = options;
+  const log = options.log ?? createLogger(config.logLevel);
+  let localRedis: LocalRedis | undefined;
+  if (!config.redisUrl) localRedis = await startLocalRedis(config.dataDir, log);
+  const redisUrl = config.redisUrl ?? localRedis!.url;
+  log.info({ redis: redactRedisUrl(redisUrl) }, 'using Redis');
+
+  const producer: Redis = createRedis({ url: redisUrl }, 'producer');
+  const workerConnection: Redis = createRedis({ url: redisUrl }, 'worker');
+  producer.on('error', () => {}); // surfaced by emits (503) and /readyz
+  workerConnection.on('error', () => {});
+
+  const instrumentation = new Instrumentation();
+  const webhooks = new WebhookRouteTable();
+  const engine = new Engine(
+    { producer, workerConnection, webhooks, instrumentation, log, dispatch: options.dispatch ?? true },
+    { stopDeadlineMs: config.shutdownDeadlineMs },
+  );
+  const metrics = createMetrics(instrumentation, {
+    queueDepths: () =>
+      Promise.all(
+        engine
+          .list()
+          .filter((state) => state.running)
+          .map(async (state) => ({
+            trigger: state.key,
+            counts: await state.running!.queue.queue.getJobCounts('waiting', 'delayed', 'prioritized', 'active', 'failed'),
+          })),
+      ),
+  });
+  const server = buildServer({
+    log,
+    engine,
+    instrumentation,
+    webhooks,
+    metrics,
+    apiToken: config.apiToken,
+    maxBodyBytes: config.maxBodyBytes,
+    ready: async () => (await producer.ping()) === 'PONG',
+  });
+  const url = await server.listen({ host: config.host, port: config.port });
+  log.info({ url }, 'trigger hub listening');
+
+  return {
+    engine,
+    server,
+    instrumentation,
+    log,
+    redisUrl,
+    url,
+    async close() {
+      await server.close();
+      await engine.stop();
+      producer.disconnect();
+      workerConnection.disconnect();
+      await localRedis?.stop();
+    },
+  };
+}

@@ -1,0 +1,70 @@
+// Prometheus metrics, fed by instrumentation events. Labels are bounded: `trigger` (namespace/name) and
+// small enums, never ids, URLs or secrets.
+
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Instrumentation } from './instrumentation.ts';
+
+export interface QueueDepthSource {
+  /** Per trigger: job counts by BullMQ state. */
+  queueDepths(): Promise<Array<{ trigger: string; counts: Record<string, number> }>>;
+}
+
+export function createMetrics(instrumentation: Instrumentation, depthSource: QueueDepthSource): Registry {
+  const registry = new Registry();
+  const labelNames = ['trigger'] as const;
+  const counter = (name: string, help: string, extra: string[] = []) =>
+    new Counter({ name, help, labelNames: [...labelNames, ...extra], registers: [registry] });
+
+  const received = counter('trigger_hub_events_received_total', 'Events a sensor handed to the hub');
+  const filtered = counter('trigger_hub_events_filtered_total', 'Events dropped by the trigger filter');
+  const filterErrors = counter('trigger_hub_filter_errors_total', 'Filter expressions that failed on an event');
+  const enqueued = counter('trigger_hub_events_enqueued_total', 'Events written durably to the queue');
+  const enqueueFailed = counter('trigger_hub_enqueue_failures_total', 'Events not written because Redis failed');
+  const delivered = counter('trigger_hub_events_delivered_total', 'Events the target accepted (2xx)');
+  const failed = counter('trigger_hub_delivery_failures_total', 'Failed delivery attempts', ['will_retry']);
+  const deadLettered = counter('trigger_hub_events_dead_lettered_total', 'Events moved to the dead-letter queue', ['reason']);
+  const replayed = counter('trigger_hub_events_replayed_total', 'Dead-lettered events replayed');
+  const latency = new Histogram({
+    name: 'trigger_hub_delivery_duration_seconds',
+    help: 'Duration of successful delivery requests',
+    labelNames,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const age = new Histogram({
+    name: 'trigger_hub_event_age_at_delivery_seconds',
+    help: 'Time from the event (its `time`) to its successful delivery',
+    labelNames,
+    buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 60, 300, 1800, 3600],
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'trigger_hub_queue_depth',
+    help: 'Jobs in the trigger queue by state (waiting + delayed + prioritized is the backlog)',
+    labelNames: [...labelNames, 'state'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const { trigger, counts } of await depthSource.queueDepths()) {
+        for (const [state, count] of Object.entries(counts)) this.set({ trigger, state }, count);
+      }
+    },
+  });
+
+  instrumentation.on('events.received', (trigger, count) => received.inc({ trigger }, count));
+  instrumentation.on('events.filtered', (trigger, count) => filtered.inc({ trigger }, count));
+  instrumentation.on('events.filter-error', (trigger) => filterErrors.inc({ trigger }));
+  instrumentation.on('events.enqueued', (trigger, count) => enqueued.inc({ trigger }, count));
+  instrumentation.on('events.enqueue-failed', (trigger, count) => enqueueFailed.inc({ trigger }, count));
+  instrumentation.on('delivery.succeeded', (trigger, _status, durationMs, ageMs) => {
+    delivered.inc({ trigger });
+    latency.observe({ trigger }, durationMs / 1000);
+    age.observe({ trigger }, ageMs / 1000);
+  });
+  instrumentation.on('delivery.failed', (trigger, _status, _ms, willRetry) =>
+    failed.inc({ trigger, will_retry: String(willRetry) }),
+  );
+  instrumentation.on('delivery.dead-lettered', (trigger, reason) => deadLettered.inc({ trigger, reason }));
+  instrumentation.on('dlq.replayed', (trigger, count) => replayed.inc({ trigger }, count));
+  return registry;
+}

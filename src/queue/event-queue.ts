@@ -1,0 +1,80 @@
+// The producer side of a trigger's queue. Emits that arrive in the same turn of the event loop (concurrent
+// webhook requests, a fetched Kafka batch) are written in ONE addBulk round trip; each caller's promise
+// settles when that write does, so "resolved" still means "durable in Redis".
+
+import { type JobsOptions, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { toJobId } from '../envelope/ids.ts';
+import { HubError } from '../errors.ts';
+import type { TriggerRef } from '../sensor/sensor.ts';
+import type { DeliverySpec } from '../trigger/schema.ts';
+import type { EventJobData } from './job.ts';
+import { keyPrefix, queueName } from './keys.ts';
+
+/** Completed jobs are kept this long so a re-sent source position within the window is still recognized. */
+export const dedupeWindow = { age: 3600, count: 20_000 };
+const maxBatch = 1000;
+
+interface PendingBatch {
+  jobs: Array<{ name: string; data: EventJobData; opts: JobsOptions }>;
+  waiters: Array<{ resolve: () => void; reject: (error: unknown) => void }>;
+}
+
+export function jobOptions(delivery: DeliverySpec): JobsOptions {
+  return {
+    attempts: delivery.retries + 1,
+    backoff: { type: 'hub' },
+    removeOnComplete: dedupeWindow,
+    // The failed set is the dead-letter queue: kept for retainDays, then trimmed by BullMQ.
+    removeOnFail: { age: delivery.deadLetter.retainDays * 86_400 },
+  };
+}
+
+export class EventQueue {
+  readonly queue: Queue<EventJobData>;
+  private pending: PendingBatch | undefined;
+  private readonly options: JobsOptions;
+
+  constructor(trigger: TriggerRef, connection: Redis, delivery: DeliverySpec) {
+    this.options = jobOptions(delivery);
+    this.queue = new Queue<EventJobData>(queueName(trigger), {
+      connection,
+      prefix: keyPrefix,
+      defaultJobOptions: this.options,
+    });
+    // Connection errors surface as rejected adds; the listener keeps them from crashing the process.
+    this.queue.on('error', () => {});
+  }
+
+  enqueue(items: EventJobData[]): Promise<void> {
+    if (items.length === 0) return Promise.resolve();
+    if (!this.pending) {
+      this.pending = { jobs: [], waiters: [] };
+      setImmediate(() => this.flush());
+    }
+    const batch = this.pending;
+    for (const data of items) batch.jobs.push({ name: data.event.type, data, opts: { jobId: toJobId(data.event.id) } });
+    const settled = new Promise<void>((resolve, reject) => batch.waiters.push({ resolve, reject }));
+    if (batch.jobs.length >= maxBatch) this.flush();
+    return settled;
+  }
+
+  private flush(): void {
+    const batch = this.pending;
+    if (!batch) return;
+    this.pending = undefined;
+    this.queue.addBulk(batch.jobs).then(
+      () => batch.waiters.forEach((waiter) => waiter.resolve()),
+      (error: unknown) => {
+        const failure = new HubError('TH_ERR_QUEUE_UNAVAILABLE', `events not enqueued: ${(error as Error).message}`, {
+          cause: error,
+        });
+        batch.waiters.forEach((waiter) => waiter.reject(failure));
+      },
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close();
+  }
+}

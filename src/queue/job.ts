@@ -1,0 +1,23 @@
+import type { HubEvent } from '../envelope/event.ts';
+
+/** What a job holds in Redis. */
+export interface EventJobData {
+  event: HubEvent;
+  /** Set when the source message could not be parsed: the job is dead-lettered without a delivery. */
+  poison?: string;
+  /** Written when the job is dead-lettered: what the last attempt saw. */
+  lastAttempt?: LastAttempt;
+}
+
+export interface LastAttempt {
+  status?: number;
+  /** The first KiB of the last response body, or the network error. */
+  excerpt?: string;
+  error: string;
+  at: string;
+}
+
+export interface DeliveredResult {
+  status: number;
+  durationMs: number;
+}

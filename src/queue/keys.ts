@@ -1,0 +1,20 @@
+// Every Redis key and queue name of the hub is built here. Each trigger's keys share one hash tag
+// (`{namespace/name}`), so a trigger's queue lives in one Redis Cluster slot while triggers spread across slots.
+
+import type { TriggerRef } from '../sensor/sensor.ts';
+
+export const keyPrefix = 'th';
+
+/** The BullMQ queue of a trigger's live events. Its failed set is the trigger's dead-letter queue. */
+export function queueName(trigger: Pick<TriggerRef, 'key'>): string {
+  return `{${trigger.key}}`;
+}
+
+export function triggerKeyOfQueue(name: string): string | undefined {
+  return /^\{(.+)\}$/.exec(name)?.[1];
+}
+
+/** Per-trigger state outside BullMQ (checkpoints, leases), in the trigger's slot. */
+export function triggerStateKey(trigger: Pick<TriggerRef, 'key'>, ...parts: string[]): string {
+  return [keyPrefix, queueName(trigger), ...parts].join(':');
+}

@@ -1,0 +1,12 @@
+// The one place src/ imports sensors: a table of built-in source kinds. Adding a source = a folder under
+// sensors/ and one line here.
+
+import { cronSensor } from '../sensors/cron/index.ts';
+import { webhookSensor } from '../sensors/webhook/index.ts';
+
+export const builtinSensors = {
+  cron: cronSensor,
+  webhook: webhookSensor,
+} as const;
+
+export type SourceKind = keyof typeof builtinSensors;

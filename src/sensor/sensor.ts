@@ -1,0 +1,86 @@
+// The one interface every event source implements (sensors/<kind>/). A sensor sees the hub only through
+// the SensorContext it is handed: `emit` is the only way an event leaves it.
+
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import type { EventInput } from '../envelope/event.ts';
+
+export interface TriggerRef {
+  namespace: string;
+  name: string;
+  /** `namespace/name`, unique per hub. */
+  key: string;
+}
+
+export interface EmitResult {
+  /** Events written to the queue (an id already there is a no-op: a replayed position adds nothing). */
+  enqueued: number;
+  /** Events the trigger's filter dropped. */
+  filtered: number;
+}
+
+/**
+ * Writes events durably into the trigger's queue, in one Redis round trip for the whole batch. Resolves only
+ * once they are in Redis: acknowledge at the source after it resolves, never before. Rejects with a
+ * retriable HubError (TH_ERR_QUEUE_UNAVAILABLE) when Redis cannot take them; then nothing may be acked.
+ */
+export type Emit = (events: EventInput[]) => Promise<EmitResult>;
+
+export interface WebhookRequest {
+  method: string;
+  /** The path below the trigger's route, '' for the route itself. */
+  subpath: string;
+  headers: Record<string, string | string[] | undefined>;
+  query: Record<string, string>;
+  body: Buffer;
+}
+
+export interface WebhookResponse {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export type WebhookHandler = (request: WebhookRequest) => Promise<WebhookResponse>;
+
+/** HTTP routes for push sources (webhook, MinIO): served under /webhooks/<path> by the hub's server. */
+export interface WebhookRoutes {
+  /** Registers `path` (e.g. `default/github`); returns the function that removes it. */
+  register(path: string, handler: WebhookHandler, options: { bodyLimitBytes: number }): () => void;
+}
+
+export interface SensorContext {
+  trigger: TriggerRef;
+  emit: Emit;
+  log: Logger;
+  webhooks: WebhookRoutes;
+  /** Aborted when the sensor is being stopped. */
+  signal: AbortSignal;
+}
+
+export interface SensorHealth {
+  /** True while the sensor can read from its source. */
+  connected: boolean;
+  message?: string;
+  lastEventAt?: string;
+}
+
+export interface Sensor {
+  start(): Promise<void>;
+  /** Stops reading and waits for in-flight emits to settle; nothing un-acked is acked after it resolves. */
+  stop(): Promise<void>;
+  health(): SensorHealth;
+}
+
+export interface SensorDefinition<Schema extends z.ZodType = z.ZodType> {
+  /** The key under `spec.source` (e.g. `cron`). */
+  kind: string;
+  /** Schema of `spec.source.<kind>`; part of the Trigger schema and of the CRD. */
+  spec: Schema;
+  create(spec: z.output<Schema>, context: SensorContext): Sensor;
+}
+
+/** Checks a sensor against the interface while keeping its spec type. */
+export function defineSensor<Schema extends z.ZodType>(definition: SensorDefinition<Schema>): SensorDefinition<Schema> {
+  return definition;
+}

@@ -1,0 +1,98 @@
+// The HTTP API: triggers and their dead-letter queues. Protected by a bearer token when one is configured.
+
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Engine } from '../engine/engine.ts';
+import { HubError } from '../errors.ts';
+import { isCelValid } from '../filter/cel.ts';
+import type { Instrumentation } from '../instrumentation.ts';
+import { listDeadLetters, replayDeadLetters } from '../queue/dead-letter.ts';
+import { safeUrl } from '../targets/http-client.ts';
+import { sourceKindOf } from '../trigger/schema.ts';
+import { bearerToken, safeEqual } from '../security/compare.ts';
+import { sendError } from './errors.ts';
+
+interface TriggerParams {
+  namespace: string;
+  name: string;
+}
+
+export function apiPlugin(engine: Engine, instrumentation: Instrumentation, apiToken: string | undefined) {
+  return async function api(app: FastifyInstance): Promise<void> {
+    if (apiToken !== undefined) {
+      app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+        const token = bearerToken(request.headers.authorization);
+        if (token === undefined || !safeEqual(token, apiToken))
+          return sendError(reply, new HubError('TH_ERR_UNAUTHORIZED', 'the API needs "Authorization: Bearer <TH_API_TOKEN>"'));
+      });
+    }
+
+    const runningQueue = (params: TriggerParams) => {
+      const state = engine.get(`${params.namespace}/${params.name}`);
+      if (!state?.running) throw new HubError('TH_ERR_UNKNOWN_TRIGGER', `trigger ${params.namespace}/${params.name} is not running here`);
+      return { state, queue: state.running.queue.queue };
+    };
+
+    app.get('/api/triggers', async () => ({
+      triggers: await Promise.all(engine.list().map(async (state) => {
+        const spec = state.trigger?.spec;
+        const counts = state.running
+          ? await state.running.queue.queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed').catch(() => undefined)
+          : undefined;
+        return {
+          key: state.key,
+          origin: state.origin,
+          state: state.state,
+          ...(state.error ? { error: state.error } : {}),
+          ...(spec ? { source: sourceKindOf(spec) } : {}),
+          ...(spec?.target.http ? { target: `http ${safeUrl(spec.target.http.url)}` } : spec?.target.slack ? { target: 'slack' } : {}),
+          ...(state.running ? { health: state.running.health() } : {}),
+          ...(counts ? { queue: counts } : {}),
+        };
+      })),
+    }));
+
+    app.get<{ Params: TriggerParams; Querystring: { offset?: string; limit?: string } }>(
+      '/api/dlq/:namespace/:name',
+      async (request) => {
+        const { queue } = runningQueue(request.params);
+        const entries = await listDeadLetters(queue, {
+          offset: Number(request.query.offset ?? 0),
+          limit: Math.min(1000, Number(request.query.limit ?? 100)),
+        });
+        return { count: await queue.getFailedCount(), entries };
+      },
+    );
+
+    app.post<{ Params: TriggerParams; Body: { jobIds?: string[]; where?: string } | undefined }>(
+      '/api/dlq/:namespace/:name/replay',
+      async (request) => {
+        const { state, queue } = runningQueue(request.params);
+        const body = parseBody(request.body);
+        if (body.where !== undefined) {
+          const error = isCelValid(body.where);
+          if (error) throw new HubError('TH_ERR_BAD_REQUEST', `where: invalid CEL expression: ${error}`);
+        }
+        const replayed = await replayDeadLetters(queue, body);
+        instrumentation.emit('dlq.replayed', state.key, replayed);
+        return { replayed };
+      },
+    );
+  };
+}
+
+function parseBody(body: unknown): { jobIds?: string[]; where?: string } {
+  const raw = Buffer.isBuffer(body) ? body.toString('utf8') : typeof body === 'string' ? body : undefined;
+  let value: unknown = body ?? {};
+  if (raw !== undefined) {
+    try {
+      value = raw.trim() === '' ? {} : JSON.parse(raw);
+    } catch (error) {
+      throw new HubError('TH_ERR_BAD_REQUEST', `body is not valid JSON: ${(error as Error).message}`);
+    }
+  }
+  const { jobIds, where } = value as { jobIds?: unknown; where?: unknown };
+  if (jobIds !== undefined && !(Array.isArray(jobIds) && jobIds.every((id) => typeof id === 'string')))
+    throw new HubError('TH_ERR_BAD_REQUEST', 'jobIds must be an array of strings');
+  if (where !== undefined && typeof where !== 'string') throw new HubError('TH_ERR_BAD_REQUEST', 'where must be a string');
+  return { ...(jobIds ? { jobIds: jobIds as string[] } : {}), ...(where ? { where } : {}) };
+}

@@ -1,0 +1,94 @@
+// The one HTTP sending path of every target: a pooled keep-alive undici Agent, per-attempt timeouts, and
+// the classification of an answer into delivered / retry / dead-letter (DESIGN.md: retry on network
+// errors, timeouts, 408, 429 and 5xx, honouring Retry-After; other 4xx go to the dead-letter queue).
+
+import { Agent, request } from 'undici';
+import type { DeliveryOutcome } from './target.ts';
+
+const excerptBytes = 1024;
+
+export const sharedAgent = new Agent({
+  connections: 256,
+  keepAliveTimeout: 30_000,
+  keepAliveMaxTimeout: 120_000,
+});
+
+export function isRetriableStatus(status: number): boolean {
+  return status === 408 || status === 429 || status >= 500;
+}
+
+/** Retry-After as delay-seconds or an HTTP date. */
+export function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number | undefined {
+  const text = Array.isArray(value) ? value[0] : value;
+  if (!text) return undefined;
+  if (/^\d+$/.test(text.trim())) return Number(text.trim()) * 1000;
+  const date = Date.parse(text);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+export interface SendOptions {
+  method?: 'POST' | 'PUT';
+  headers: Record<string, string>;
+  body: string | Buffer | undefined;
+  timeoutMs: number;
+}
+
+/** The URL's origin only: paths (Slack webhooks) and queries may carry tokens, and errors reach logs. */
+export function safeUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.host}`;
+  } catch {
+    return '(invalid URL)';
+  }
+}
+
+export async function send(url: string, options: SendOptions): Promise<DeliveryOutcome> {
+  const started = performance.now();
+  try {
+    const response = await request(url, {
+      method: options.method ?? 'POST',
+      headers: options.headers,
+      body: options.body,
+      dispatcher: sharedAgent,
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.timeoutMs,
+    });
+    const excerpt = await readExcerpt(response.body);
+    const status = response.statusCode;
+    const durationMs = performance.now() - started;
+    if (status >= 200 && status < 300) return { ok: true, retriable: false, status, durationMs };
+    const retryAfterMs = parseRetryAfter(response.headers['retry-after']);
+    return {
+      ok: false,
+      retriable: isRetriableStatus(status),
+      status,
+      excerpt,
+      error: `HTTP ${status}`,
+      durationMs,
+      ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+    };
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    const message = error instanceof Error ? error.message : String(error);
+    return {
+      ok: false,
+      retriable: true,
+      error: `${code ? `${code}: ` : ''}${message} (${safeUrl(url)})`,
+      durationMs: performance.now() - started,
+    };
+  }
+}
+
+/** Reads at most one KiB for the dead-letter entry and discards the rest, so the connection is reused. */
+async function readExcerpt(body: AsyncIterable<Buffer> & { dump?: () => Promise<void> }): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    if (size < excerptBytes) {
+      chunks.push(chunk);
+      size += chunk.length;
+    }
+  }
+  return Buffer.concat(chunks).subarray(0, excerptBytes).toString('utf8');
+}

@@ -1,0 +1,179 @@
+// The Trigger resource: the single source of truth for the TypeScript types, the validation of YAML files
+// and the CRD's openAPIV3Schema (crd.ts). Field docs here become `kubectl explain` text.
+
+import { z } from 'zod';
+import { isCelValid } from '../filter/cel.ts';
+import { builtinSensors, type SourceKind } from '../registry.ts';
+import { secretRef } from './secret-ref.ts';
+
+export const apiGroup = 'triggerhub.io';
+export const apiVersion = 'v1alpha1';
+
+const sourceKinds = Object.keys(builtinSensors) as SourceKind[];
+const oneOf = (keys: string[]) => `[${keys.map((key) => `has(self.${key})`).join(', ')}].filter(x, x).size() == 1`;
+
+const sourceShape = Object.fromEntries(
+  sourceKinds.map((kind) => [kind, builtinSensors[kind].spec.optional()]),
+) as { [K in SourceKind]: z.ZodOptional<(typeof builtinSensors)[K]['spec']> };
+
+export const sourceSchema = z
+  .object(sourceShape)
+  .refine((source) => sourceKinds.filter((kind) => source[kind] !== undefined).length === 1, {
+    message: `set exactly one source kind: ${sourceKinds.join(', ')}`,
+  })
+  .meta({
+    'x-kubernetes-validations': [{ rule: oneOf(sourceKinds), message: `set exactly one of ${sourceKinds.join(', ')}` }],
+  })
+  .describe('Where events come from: exactly one source kind');
+
+const attributeMatch = z
+  .object({
+    attribute: z.string().min(1).describe('CloudEvents attribute or extension name, e.g. type, subject'),
+    exact: z.string().optional(),
+    prefix: z.string().optional(),
+    suffix: z.string().optional(),
+  })
+  .refine((m) => [m.exact, m.prefix, m.suffix].filter((v) => v !== undefined).length === 1, {
+    message: 'set exactly one of exact, prefix, suffix',
+  })
+  .meta({ 'x-kubernetes-validations': [{ rule: oneOf(['exact', 'prefix', 'suffix']), message: 'set exactly one of exact, prefix, suffix' }] });
+
+export const filterSchema = z
+  .object({
+    attributes: z.array(attributeMatch).optional().describe('All must match'),
+    expression: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('CEL expression over `event` (attributes, extensions and data), e.g. event.data.reason == "BackOff"'),
+  })
+  .superRefine((filter, ctx) => {
+    if (filter.expression === undefined) return;
+    const error = isCelValid(filter.expression);
+    if (error) ctx.addIssue({ code: 'custom', path: ['expression'], message: `invalid CEL expression: ${error}` });
+  })
+  .describe('Events that do not match are dropped before they are enqueued (and counted)');
+
+const httpTarget = z.object({
+  url: z.url({ protocol: /^https?$/ }).describe('Function endpoint: Fission router route, OpenFaaS gateway, Knative service, any URL'),
+  mode: z.enum(['binary', 'structured']).default('binary').describe('CloudEvents HTTP content mode'),
+  headers: z.record(z.string(), z.string()).optional().describe('Extra request headers'),
+  compatibility: z
+    .enum(['none', 'fission', 'kubeless'])
+    .default('none')
+    .describe('Also send Fission kubewatcher or Kubeless event headers'),
+});
+
+const slackTarget = z
+  .object({
+    webhookUrl: secretRef.describe('The Slack incoming-webhook URL (a secret: it embeds the token)'),
+    text: z
+      .string()
+      .default('{{type}} from {{source}}: {{subject}}')
+      .describe('Message template; {{path}} inserts an event attribute or data field, e.g. {{data.reason}}'),
+  });
+
+export const targetSchema = z
+  .object({ http: httpTarget.optional(), slack: slackTarget.optional() })
+  .refine((target) => (target.http === undefined) !== (target.slack === undefined), {
+    message: 'set exactly one target kind: http, slack',
+  })
+  .meta({ 'x-kubernetes-validations': [{ rule: oneOf(['http', 'slack']), message: 'set exactly one of http, slack' }] });
+
+export const deliverySchema = z.object({
+  retries: z.int().min(0).max(100).default(10).describe('Retries after the first attempt before dead-lettering'),
+  backoff: z
+    .object({
+      initialMs: z.int().min(1).default(500),
+      maxMs: z.int().min(1).default(60_000),
+      multiplier: z.number().min(1).default(2),
+      jitter: z.number().min(0).max(1).default(0.2),
+    })
+    .prefault({})
+    .describe('Exponential backoff with jitter and a cap; a Retry-After answer overrides it'),
+  timeoutMs: z.int().min(1).max(600_000).default(10_000).describe('Per-attempt request timeout'),
+  concurrency: z.int().min(1).max(1000).default(32).describe('In-flight deliveries per hub process'),
+  rateLimit: z
+    .object({ max: z.int().min(1), durationMs: z.int().min(1).default(1000) })
+    .optional()
+    .describe('At most `max` deliveries per `durationMs`, across all hub processes'),
+  deadLetter: z
+    .object({ retainDays: z.int().min(1).max(365).default(14) })
+    .prefault({})
+    .describe('How long dead-lettered events are kept'),
+});
+
+export const scalingSchema = z
+  .object({
+    targetRef: z.object({
+      apiVersion: z.string().default('apps/v1'),
+      kind: z.string().default('Deployment'),
+      name: z.string().min(1),
+    }),
+    minReplicas: z.int().min(0).default(1),
+    maxReplicas: z.int().min(1).default(10),
+    targetQps: z.number().positive().default(50).describe('Delivered events per second per replica'),
+  })
+  .describe('An HPA for the target workload, on the qps this trigger delivers (cluster mode)');
+
+export const triggerSpecSchema = z.object({
+  source: sourceSchema,
+  filter: filterSchema.optional(),
+  target: targetSchema,
+  delivery: deliverySchema.prefault({}),
+  scaling: scalingSchema.optional(),
+});
+
+const condition = z.object({
+  type: z.string(),
+  status: z.enum(['True', 'False', 'Unknown']),
+  reason: z.string().optional(),
+  message: z.string().optional(),
+  lastTransitionTime: z.string().optional(),
+  observedGeneration: z.int().optional(),
+});
+
+export const triggerStatusSchema = z.object({
+  observedGeneration: z.int().optional(),
+  sourceKind: z.string().optional(),
+  conditions: z.array(condition).optional(),
+  lastEventTime: z.string().optional(),
+  counters: z
+    .object({
+      received: z.int().optional(),
+      enqueued: z.int().optional(),
+      delivered: z.int().optional(),
+      deadLettered: z.int().optional(),
+    })
+    .optional(),
+});
+
+const dnsSubdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+export const triggerSchema = z.object({
+  apiVersion: z.literal(`${apiGroup}/${apiVersion}`),
+  kind: z.literal('Trigger'),
+  metadata: z.object({
+    name: z.string().max(253).regex(dnsSubdomain, 'a lower-case DNS name (a-z, 0-9, -, .)'),
+    namespace: z.string().max(63).regex(dnsLabel, 'a lower-case DNS label').default('default'),
+    labels: z.record(z.string(), z.string()).optional(),
+    annotations: z.record(z.string(), z.string()).optional(),
+    generation: z.int().optional(),
+    uid: z.string().optional(),
+  }),
+  spec: triggerSpecSchema,
+  status: triggerStatusSchema.optional(),
+});
+
+export type Trigger = z.output<typeof triggerSchema>;
+export type TriggerSpec = z.output<typeof triggerSpecSchema>;
+export type DeliverySpec = z.output<typeof deliverySchema>;
+export type FilterSpec = z.output<typeof filterSchema>;
+export type TargetSpec = z.output<typeof targetSchema>;
+export type TriggerStatus = z.output<typeof triggerStatusSchema>;
+
+/** The source kind a valid spec uses. */
+export function sourceKindOf(spec: TriggerSpec): SourceKind {
+  return sourceKinds.find((kind) => spec.source[kind] !== undefined)!;
+}
