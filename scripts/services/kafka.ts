@@ -1,0 +1,100 @@
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { capture, run, which } from './lib/exec.ts';
+import { aptEnsure, installLog } from './lib/install.ts';
+import { formatDuration, say } from './lib/log.ts';
+import { cacheDir, fixturesDir, serviceDataDir } from './lib/paths.ts';
+import { kafkaApiVersionsOk, LOCALHOST } from './lib/probe.ts';
+import { launch } from './lib/proc.ts';
+import { renderFixture } from './lib/template.ts';
+import { PORTS } from './ports.ts';
+import type { Service } from './service.ts';
+
+// Passed to Maven as -Dkafka.version, overriding the default in fixtures/services/kafka/pom.xml.
+const KAFKA_VERSION = '4.1.1';
+const home = join(cacheDir, `kafka-${KAFKA_VERSION}`);
+const lib = join(home, 'lib');
+const complete = join(home, '.complete');
+const classpath = `${lib}/*`;
+
+async function fetchJars(): Promise<void> {
+  await aptEnsure('kafka', [
+    { command: 'java', pkg: 'openjdk-17-jre-headless' },
+    { command: 'mvn', pkg: 'maven' },
+  ]);
+  if (existsSync(complete)) return;
+  const t0 = Date.now();
+  say('kafka', `fetching Kafka ${KAFKA_VERSION} jars from Maven Central`);
+  const partial = `${lib}.partial`;
+  rmSync(partial, { recursive: true, force: true });
+  // biome-ignore format: flag and value pairs read better side by side
+  await run(
+    which('mvn')!,
+    [
+      '-B',
+      '-q',
+      '-f', join(fixturesDir, 'kafka', 'pom.xml'),
+      `-Dmaven.repo.local=${join(cacheDir, 'maven', 'repository')}`,
+      `-Dkafka.version=${KAFKA_VERSION}`,
+      'dependency:copy-dependencies',
+      `-DoutputDirectory=${partial}`,
+      '-DincludeScope=runtime',
+    ],
+    { scope: 'kafka', label: 'fetching Kafka jars', log: installLog('kafka') },
+  );
+  rmSync(lib, { recursive: true, force: true });
+  renameSync(partial, lib);
+  writeFileSync(complete, `${new Date().toISOString()}\n`);
+  say('kafka', `fetched Kafka jars in ${formatDuration(Date.now() - t0)}`);
+}
+
+const java = (args: string[]): [string, string[]] => [which('java')!, ['-cp', classpath, ...args]];
+
+/** KRaft storage must be formatted once, with a cluster id, before the first start. */
+async function formatStorage(props: string, logDir: string): Promise<void> {
+  if (existsSync(join(logDir, 'meta.properties'))) return;
+  const [cmd, uuidArgs] = java(['kafka.tools.StorageTool', 'random-uuid']);
+  const clusterId = (await capture(cmd, uuidArgs)).trim().split('\n').pop()!;
+  say('kafka', `formatting KRaft storage (cluster id ${clusterId})`);
+  const [, formatArgs] = java(['kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props]);
+  await run(cmd, formatArgs, { scope: 'kafka', label: 'formatting Kafka storage', log: installLog('kafka') });
+}
+
+const ready = () => kafkaApiVersionsOk(PORTS.kafka);
+
+export const kafka: Service = {
+  name: 'kafka',
+  summary: `Apache Kafka ${KAFKA_VERSION}, one KRaft node (broker + controller)`,
+  dependsOn: [],
+  procs: [{ id: 'kafka', port: PORTS.kafka, ports: [PORTS.kafka, PORTS.kafkaController] }],
+  stopGraceMs: 30_000,
+  install: fetchJars,
+  async start() {
+    const dir = serviceDataDir('kafka');
+    const logDir = join(dir, 'data');
+    mkdirSync(logDir, { recursive: true });
+    const props = join(dir, 'server.properties');
+    writeFileSync(
+      props,
+      renderFixture('kafka/server.properties', {
+        BROKER_PORT: PORTS.kafka,
+        CONTROLLER_PORT: PORTS.kafkaController,
+        LOG_DIR: logDir,
+      }),
+    );
+    await formatStorage(props, logDir);
+    const [cmd, args] = java(['kafka.Kafka', props]);
+    const jvm = [
+      '-Xms256m',
+      '-Xmx512m',
+      '-XX:+UseG1GC',
+      '-XX:MaxGCPauseMillis=20',
+      '-XX:+ExitOnOutOfMemoryError',
+      '-Djava.awt.headless=true',
+      `-Dlog4j.configuration=file:${join(fixturesDir, 'kafka', 'log4j.properties')}`,
+    ];
+    await launch({ id: 'kafka', command: cmd, args: [...jvm, ...args], port: PORTS.kafka }, ready, 120_000);
+  },
+  ready,
+  env: () => ({ TH_KAFKA_BROKERS: `${LOCALHOST}:${PORTS.kafka}` }),
+};

@@ -1,0 +1,44 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cachedBinary, goInstall } from './lib/install.ts';
+import { serviceDataDir } from './lib/paths.ts';
+import { httpOk, LOCALHOST } from './lib/probe.ts';
+import { launch } from './lib/proc.ts';
+import { renderFixture } from './lib/template.ts';
+import { PORTS } from './ports.ts';
+import type { Service } from './service.ts';
+
+// Built from the Go module proxy: Debian's nats-server is 2.9, whose JetStream is well behind.
+const MODULE = 'github.com/nats-io/nats-server/v2';
+const VERSION = 'v2.12.3';
+const binary = () => cachedBinary('nats-server', VERSION);
+
+// /healthz answers 200 only once JetStream is enabled and current.
+const healthy = () => httpOk(`http://${LOCALHOST}:${PORTS.natsMonitor}/healthz`);
+
+export const nats: Service = {
+  name: 'nats',
+  summary: `NATS ${VERSION} with JetStream`,
+  dependsOn: [],
+  procs: [{ id: 'nats', port: PORTS.nats, ports: [PORTS.nats, PORTS.natsMonitor] }],
+  async install() {
+    await goInstall('nats', { name: 'nats-server', module: MODULE, version: VERSION, binary: 'nats-server' });
+  },
+  async start() {
+    const dir = serviceDataDir('nats');
+    const storeDir = join(dir, 'jetstream');
+    mkdirSync(storeDir, { recursive: true });
+    const conf = join(dir, 'nats-server.conf');
+    writeFileSync(
+      conf,
+      renderFixture('nats/nats-server.conf', {
+        PORT: PORTS.nats,
+        MONITOR_PORT: PORTS.natsMonitor,
+        STORE_DIR: storeDir,
+      }),
+    );
+    await launch({ id: 'nats', command: binary(), args: ['-c', conf], port: PORTS.nats }, healthy, 30_000);
+  },
+  ready: healthy,
+  env: () => ({ TH_NATS_URL: `nats://${LOCALHOST}:${PORTS.nats}` }),
+};

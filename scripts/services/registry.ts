@@ -1,0 +1,48 @@
+import { etcd } from './etcd.ts';
+import { kafka } from './kafka.ts';
+import { kinesaliteService } from './kinesalite.ts';
+import { kubeApiserver } from './kube-apiserver.ts';
+import { minio } from './minio.ts';
+import { nats } from './nats.ts';
+import { redis } from './redis.ts';
+import { redisCluster } from './redis-cluster.ts';
+import type { Service } from './service.ts';
+
+/**
+ * Every service of the stack, one line each. The order is the install order on a cold machine: the quick
+ * ones first, so they are up and serving while the long Go builds run.
+ */
+export const SERVICES: readonly Service[] = [
+  redis,
+  redisCluster,
+  kinesaliteService,
+  kafka,
+  nats,
+  etcd,
+  minio,
+  kubeApiserver,
+];
+
+/** Names a user may give for a group of services. */
+export const ALIASES: Record<string, string[]> = {
+  all: SERVICES.map((s) => s.name),
+  kubernetes: ['etcd', 'kube-apiserver'],
+  k8s: ['etcd', 'kube-apiserver'],
+  kinesis: ['kinesalite'],
+};
+
+/** Resolves names and aliases (none: every service) to services in registry order, with their dependencies. */
+export function resolveServices(names: string[], withDependencies: boolean): Service[] {
+  const wanted = new Set<string>();
+  const add = (name: string) => {
+    const svc = SERVICES.find((s) => s.name === name);
+    if (!svc) {
+      const known = [...SERVICES.map((s) => s.name), ...Object.keys(ALIASES)].join(', ');
+      throw new Error(`unknown service "${name}" (known: ${known})`);
+    }
+    wanted.add(name);
+    if (withDependencies) svc.dependsOn.forEach(add);
+  };
+  for (const name of names.length ? names : ['all']) (ALIASES[name] ?? [name]).forEach(add);
+  return SERVICES.filter((s) => wanted.has(s.name));
+}
