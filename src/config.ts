@@ -21,7 +21,8 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number): number
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0) throw new HubError('TH_ERR_CONFIG', `${name} must be a non-negative integer, got "${raw}"`);
+  if (!Number.isInteger(value) || value < 0)
+    throw new HubError('TH_ERR_CONFIG', `${name} must be a non-negative integer, got "${raw}"`);
   return value;
 }
 

@@ -8,7 +8,11 @@ export const errorCodes = {
   TH_ERR_BAD_REQUEST: { status: 400, retriable: false, summary: 'the request body could not be used' },
   TH_ERR_PAYLOAD_TOO_LARGE: { status: 413, retriable: false, summary: 'the body exceeds the size limit' },
   TH_ERR_UNSUPPORTED_MEDIA: { status: 415, retriable: false, summary: 'the content type is not accepted' },
-  TH_ERR_QUEUE_UNAVAILABLE: { status: 503, retriable: true, summary: 'Redis is unavailable; nothing was accepted' },
+  TH_ERR_QUEUE_UNAVAILABLE: {
+    status: 503,
+    retriable: true,
+    summary: 'Redis is unavailable; nothing was accepted',
+  },
   TH_ERR_DELIVERY_RETRIABLE: { status: 502, retriable: true, summary: 'the target failed; will retry' },
   TH_ERR_DELIVERY_REJECTED: { status: 502, retriable: false, summary: 'the target rejected the event' },
   TH_ERR_POISON_EVENT: { status: 400, retriable: false, summary: 'the source message could not be parsed' },

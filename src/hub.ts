@@ -35,7 +35,10 @@ export function createLogger(level: string): Logger {
   return pino({
     level,
     // Belt and braces: whatever a log call is handed, these never reach the output.
-    redact: { paths: ['*.authorization', '*.password', '*.token', '*.secret', 'headers.authorization'], censor: '***' },
+    redact: {
+      paths: ['*.authorization', '*.password', '*.token', '*.secret', 'headers.authorization'],
+      censor: '***',
+    },
   });
 }
 
@@ -66,7 +69,13 @@ export async function startHub(options: HubOptions): Promise<Hub> {
           .filter((state) => state.running)
           .map(async (state) => ({
             trigger: state.key,
-            counts: await state.running!.queue.queue.getJobCounts('waiting', 'delayed', 'prioritized', 'active', 'failed'),
+            counts: await state.running!.queue.queue.getJobCounts(
+              'waiting',
+              'delayed',
+              'prioritized',
+              'active',
+              'failed',
+            ),
           })),
       ),
   });

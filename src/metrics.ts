@@ -17,12 +17,22 @@ export function createMetrics(instrumentation: Instrumentation, depthSource: Que
 
   const received = counter('trigger_hub_events_received_total', 'Events a sensor handed to the hub');
   const filtered = counter('trigger_hub_events_filtered_total', 'Events dropped by the trigger filter');
-  const filterErrors = counter('trigger_hub_filter_errors_total', 'Filter expressions that failed on an event');
+  const filterErrors = counter(
+    'trigger_hub_filter_errors_total',
+    'Filter expressions that failed on an event',
+  );
   const enqueued = counter('trigger_hub_events_enqueued_total', 'Events written durably to the queue');
-  const enqueueFailed = counter('trigger_hub_enqueue_failures_total', 'Events not written because Redis failed');
+  const enqueueFailed = counter(
+    'trigger_hub_enqueue_failures_total',
+    'Events not written because Redis failed',
+  );
   const delivered = counter('trigger_hub_events_delivered_total', 'Events the target accepted (2xx)');
   const failed = counter('trigger_hub_delivery_failures_total', 'Failed delivery attempts', ['will_retry']);
-  const deadLettered = counter('trigger_hub_events_dead_lettered_total', 'Events moved to the dead-letter queue', ['reason']);
+  const deadLettered = counter(
+    'trigger_hub_events_dead_lettered_total',
+    'Events moved to the dead-letter queue',
+    ['reason'],
+  );
   const replayed = counter('trigger_hub_events_replayed_total', 'Dead-lettered events replayed');
   const latency = new Histogram({
     name: 'trigger_hub_delivery_duration_seconds',

@@ -22,11 +22,14 @@ export function createCronSensor(spec: CronSpec, context: SensorContext): Sensor
     if (signal.aborted) return;
     const tick = nextTick(spec, after);
     const wait = Math.min(maxTimerMs, tick.getTime() - Date.now());
-    timer = setTimeout(() => {
-      if (Date.now() < tick.getTime()) return schedule(after); // woke up early after a long step
-      track(fire(tick));
-      schedule(tick);
-    }, Math.max(0, wait));
+    timer = setTimeout(
+      () => {
+        if (Date.now() < tick.getTime()) return schedule(after); // woke up early after a long step
+        track(fire(tick));
+        schedule(tick);
+      },
+      Math.max(0, wait),
+    );
   }
 
   function track(work: Promise<void>): void {

@@ -44,7 +44,8 @@ export const cronSpec = z
     }
     if (spec.schedule !== undefined) {
       const error = cronError(spec.schedule, spec.timezone);
-      if (error) ctx.addIssue({ code: 'custom', path: ['schedule'], message: `invalid cron expression: ${error}` });
+      if (error)
+        ctx.addIssue({ code: 'custom', path: ['schedule'], message: `invalid cron expression: ${error}` });
     }
   })
   .meta({
@@ -60,5 +61,7 @@ export function nextTick(spec: CronSpec, after: Date): Date {
   if (spec.every !== undefined) {
     return new Date((Math.floor(after.getTime() / spec.every) + 1) * spec.every);
   }
-  return CronExpressionParser.parse(spec.schedule!, { tz: spec.timezone, currentDate: after }).next().toDate();
+  return CronExpressionParser.parse(spec.schedule!, { tz: spec.timezone, currentDate: after })
+    .next()
+    .toDate();
 }

@@ -7,9 +7,9 @@ import type { EventInput } from '../../src/envelope/event.ts';
 import { isJsonContentType } from '../../src/envelope/event.ts';
 import { ids } from '../../src/envelope/ids.ts';
 import { HubError } from '../../src/errors.ts';
+import { bearerToken, safeEqual } from '../../src/security/compare.ts';
 import type { Sensor, SensorContext, WebhookRequest, WebhookResponse } from '../../src/sensor/sensor.ts';
 import { resolveSecret } from '../../src/trigger/secret-ref.ts';
-import { bearerToken, safeEqual } from '../../src/security/compare.ts';
 import { hmacSignature } from './auth.ts';
 import type { WebhookSpec } from './spec.ts';
 
@@ -32,7 +32,8 @@ function fromCloudEvent(event: CloudEventV1<unknown>): EventInput {
     if (value !== undefined && key !== 'data' && key !== 'data_base64') input[key] = value;
   }
   const { data } = event;
-  if (Buffer.isBuffer(data) && isJsonContentType(event.datacontenttype)) input.data = JSON.parse(data.toString('utf8'));
+  if (Buffer.isBuffer(data) && isJsonContentType(event.datacontenttype))
+    input.data = JSON.parse(data.toString('utf8'));
   else if (Buffer.isBuffer(data)) input.data_base64 = data.toString('base64');
   else if (data !== undefined) input.data = data;
   else if (event.data_base64 !== undefined) input.data_base64 = event.data_base64;
@@ -90,7 +91,10 @@ export function createWebhookSensor(spec: WebhookSpec, context: SensorContext): 
     };
     if (spec.body === 'json') {
       if (contentType && !isJsonContentType(contentType))
-        throw new HubError('TH_ERR_UNSUPPORTED_MEDIA', `expected a JSON body, got content-type ${contentType}`);
+        throw new HubError(
+          'TH_ERR_UNSUPPORTED_MEDIA',
+          `expected a JSON body, got content-type ${contentType}`,
+        );
       try {
         event.data = JSON.parse(request.body.toString('utf8'));
       } catch (error) {

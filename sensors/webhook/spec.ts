@@ -25,7 +25,9 @@ export const webhookSpec = z
     body: z
       .enum(['json', 'raw'])
       .default('json')
-      .describe('json: the body must parse as JSON (400 otherwise); raw: delivered as-is with its content type'),
+      .describe(
+        'json: the body must parse as JSON (400 otherwise); raw: delivered as-is with its content type',
+      ),
     maxBodyBytes: z.int().min(1).max(16_777_216).default(1_048_576),
     idHeader: z
       .string()
@@ -35,6 +37,8 @@ export const webhookSpec = z
       ),
     eventType: z.string().default('io.triggerhub.webhook'),
   })
-  .describe('A generic HTTP endpoint; incoming CloudEvents (binary, structured or batch) keep their attributes');
+  .describe(
+    'A generic HTTP endpoint; incoming CloudEvents (binary, structured or batch) keep their attributes',
+  );
 
 export type WebhookSpec = z.output<typeof webhookSpec>;

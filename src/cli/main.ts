@@ -20,7 +20,8 @@ const program = new Command('trigger-hub')
   .description('Event-driven trigger hub: sensors → CloudEvents → durable queue → functions')
   .showHelpAfterError();
 
-const output = () => new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text');
+const output = () =>
+  new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text');
 
 program
   .command('run')
@@ -43,7 +44,10 @@ program
     const shutdown = async (signal: string) => {
       if (stopping) return;
       stopping = true;
-      log.info({ signal, deadlineMs: config.shutdownDeadlineMs }, 'shutting down: finishing in-flight deliveries');
+      log.info(
+        { signal, deadlineMs: config.shutdownDeadlineMs },
+        'shutting down: finishing in-flight deliveries',
+      );
       await stopWatching();
       await hub.close();
       echo?.close();
@@ -65,7 +69,11 @@ program
       try {
         const { triggers, invalid } = parseTriggers(await readFile(file, 'utf8'), file);
         results.push(
-          ...triggers.map((item) => ({ origin: item.origin, valid: true, trigger: `${item.trigger.metadata.namespace}/${item.trigger.metadata.name}` })),
+          ...triggers.map((item) => ({
+            origin: item.origin,
+            valid: true,
+            trigger: `${item.trigger.metadata.namespace}/${item.trigger.metadata.name}`,
+          })),
           ...invalid.map((item) => ({ origin: item.origin, valid: false, error: item.error })),
         );
       } catch (error) {
@@ -73,7 +81,11 @@ program
       }
     }
     if (options.output === 'json') console.log(JSON.stringify(results, null, 2));
-    else for (const result of results) console.log(result.valid ? `ok      ${result.origin} (${result.trigger})` : `INVALID ${result.error}`);
+    else
+      for (const result of results)
+        console.log(
+          result.valid ? `ok      ${result.origin} (${result.trigger})` : `INVALID ${result.error}`,
+        );
     if (results.some((result) => !result.valid)) process.exitCode = 1;
   });
 
@@ -90,7 +102,8 @@ function redisForCli() {
   let url = config.redisUrl;
   const socket = resolve(config.dataDir, 'redis', 'redis.sock');
   if (!url && existsSync(socket)) url = `unix://${socket}`;
-  if (!url) throw new Error('set REDIS_URL (or run this next to a standalone hub, which keeps its Redis in .data/)');
+  if (!url)
+    throw new Error('set REDIS_URL (or run this next to a standalone hub, which keeps its Redis in .data/)');
   return createRedis({ url }, 'producer');
 }
 
@@ -113,7 +126,9 @@ dlq
         console.log(`${count} dead-lettered event(s) in ${triggerKey(trigger)}`);
         for (const entry of entries) {
           const status = entry.lastAttempt?.status ?? '-';
-          console.log(`${entry.jobId}\tattempts=${entry.attempts}\tstatus=${status}\t${entry.failedAt ?? ''}\t${entry.reason}`);
+          console.log(
+            `${entry.jobId}\tattempts=${entry.attempts}\tstatus=${status}\t${entry.failedAt ?? ''}\t${entry.reason}`,
+          );
         }
       }
     } finally {
@@ -129,25 +144,32 @@ dlq
   .option('--where <cel>', 'replay entries matching a CEL expression over event and entry')
   .option('--all', 'replay every entry')
   .addOption(output())
-  .action(async (trigger: string, options: { job?: string[]; where?: string; all?: boolean; output: string }) => {
-    if (!options.job && !options.where && !options.all) throw new Error('say what to replay: --job <id>, --where <cel> or --all');
-    const redis = redisForCli();
-    const queue = openQueue(triggerKey(trigger), redis);
-    try {
-      const replayed = await replayDeadLetters(
-        queue,
-        { ...(options.job ? { jobIds: options.job } : {}), ...(options.where ? { where: options.where } : {}) },
-        (count) => {
-          if (options.output === 'text' && process.stderr.isTTY) process.stderr.write(`\rreplayed ${count}`);
-        },
-      );
-      if (options.output === 'json') console.log(JSON.stringify({ replayed }));
-      else console.log(`\nreplayed ${replayed} event(s) of ${triggerKey(trigger)}`);
-    } finally {
-      await queue.close();
-      redis.disconnect();
-    }
-  });
+  .action(
+    async (trigger: string, options: { job?: string[]; where?: string; all?: boolean; output: string }) => {
+      if (!options.job && !options.where && !options.all)
+        throw new Error('say what to replay: --job <id>, --where <cel> or --all');
+      const redis = redisForCli();
+      const queue = openQueue(triggerKey(trigger), redis);
+      try {
+        const replayed = await replayDeadLetters(
+          queue,
+          {
+            ...(options.job ? { jobIds: options.job } : {}),
+            ...(options.where ? { where: options.where } : {}),
+          },
+          (count) => {
+            if (options.output === 'text' && process.stderr.isTTY)
+              process.stderr.write(`\rreplayed ${count}`);
+          },
+        );
+        if (options.output === 'json') console.log(JSON.stringify({ replayed }));
+        else console.log(`\nreplayed ${replayed} event(s) of ${triggerKey(trigger)}`);
+      } finally {
+        await queue.close();
+        redis.disconnect();
+      }
+    },
+  );
 
 function triggerKey(name: string): string {
   return name.includes('/') ? name : `default/${name}`;

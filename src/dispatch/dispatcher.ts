@@ -9,7 +9,7 @@ import type { Instrumentation } from '../instrumentation.ts';
 import type { DeliveredResult, EventJobData, LastAttempt } from '../queue/job.ts';
 import { keyPrefix, queueName } from '../queue/keys.ts';
 import { backoffDelay } from '../retry/backoff.ts';
-import type { TriggerRef } from '../sensor/sensor.ts';
+import type { Sensor, TriggerRef } from '../sensor/sensor.ts';
 import type { Target } from '../targets/target.ts';
 import type { DeliverySpec } from '../trigger/schema.ts';
 
@@ -30,22 +30,32 @@ export interface DispatcherOptions {
   connection: Redis;
   delivery: DeliverySpec;
   target: Target;
+  /** Its delivery hooks (reply and error topics) run after the target answers. */
+  sensor: Pick<Sensor, 'onDelivered' | 'onDeadLettered'>;
   instrumentation: Instrumentation;
   log: Logger;
 }
 
 export function createDispatcher(options: DispatcherOptions): Worker<EventJobData, DeliveredResult> {
-  const { trigger, delivery, target, instrumentation } = options;
+  const { trigger, delivery, target, sensor, instrumentation } = options;
 
   async function deliver(job: Job<EventJobData, DeliveredResult>): Promise<DeliveredResult> {
     const { event, poison } = job.data;
     if (poison !== undefined) {
-      await recordLastAttempt(job, { error: `TH_ERR_POISON_EVENT: ${poison}`, at: new Date().toISOString() });
-      instrumentation.emit('delivery.dead-lettered', trigger.key, 'poison');
+      await deadLetter(
+        job,
+        { error: `TH_ERR_POISON_EVENT: ${poison}`, at: new Date().toISOString() },
+        'poison',
+      );
       throw new UnrecoverableError(`TH_ERR_POISON_EVENT: ${poison}`);
     }
     const outcome = await target.deliver(event);
     if (outcome.ok) {
+      await sensor.onDelivered?.(event, {
+        status: outcome.status!,
+        body: outcome.body ?? Buffer.alloc(0),
+        ...(outcome.contentType ? { contentType: outcome.contentType } : {}),
+      });
       const age = Date.now() - (event.time ? Date.parse(event.time) : job.timestamp);
       instrumentation.emit('delivery.succeeded', trigger.key, outcome.status!, outcome.durationMs, age);
       return { status: outcome.status!, durationMs: Math.round(outcome.durationMs) };
@@ -55,23 +65,36 @@ export function createDispatcher(options: DispatcherOptions): Worker<EventJobDat
     const lastAttempt = !outcome.retriable || job.attemptsMade + 1 >= attempts;
     instrumentation.emit('delivery.failed', trigger.key, outcome.status, outcome.durationMs, !lastAttempt);
     if (lastAttempt) {
-      await recordLastAttempt(job, {
+      const last: LastAttempt = {
         ...(outcome.status === undefined ? {} : { status: outcome.status }),
         ...(outcome.excerpt === undefined ? {} : { excerpt: outcome.excerpt }),
         error: outcome.error!,
         at: new Date().toISOString(),
-      });
-      instrumentation.emit('delivery.dead-lettered', trigger.key, outcome.retriable ? 'attempts' : 'rejected');
+      };
+      await deadLetter(job, last, outcome.retriable ? 'attempts' : 'rejected');
     }
     if (!outcome.retriable) throw new UnrecoverableError(message);
     throw new DeliveryError(message, outcome.retryAfterMs);
+  }
+
+  /** Records what the last attempt saw in the job (the DLQ entry) and runs the sensor's hook. */
+  async function deadLetter(job: Job<EventJobData>, lastAttempt: LastAttempt, reason: string): Promise<void> {
+    await job.updateData({ ...job.data, lastAttempt });
+    instrumentation.emit('delivery.dead-lettered', trigger.key, reason);
+    try {
+      await sensor.onDeadLettered?.(job.data.event, lastAttempt);
+    } catch (error) {
+      options.log.warn({ err: error, jobId: job.id }, 'the error-topic hook failed; the event is in the DLQ');
+    }
   }
 
   const worker = new Worker<EventJobData, DeliveredResult>(queueName(trigger), deliver, {
     connection: options.connection,
     prefix: keyPrefix,
     concurrency: delivery.concurrency,
-    ...(delivery.rateLimit ? { limiter: { max: delivery.rateLimit.max, duration: delivery.rateLimit.durationMs } } : {}),
+    ...(delivery.rateLimit
+      ? { limiter: { max: delivery.rateLimit.max, duration: delivery.rateLimit.durationMs } }
+      : {}),
     // A SIGKILLed hub's active jobs are picked up again once their lock lapses; at-least-once means a job
     // may stall many times under repeated crashes without being dead-lettered for it.
     lockDuration: 15_000,
@@ -87,8 +110,4 @@ export function createDispatcher(options: DispatcherOptions): Worker<EventJobDat
   // Redis outages: the worker reconnects by itself; say so without crashing.
   worker.on('error', (error) => options.log.warn({ err: error }, 'dispatcher error'));
   return worker;
-}
-
-async function recordLastAttempt(job: Job<EventJobData>, lastAttempt: LastAttempt): Promise<void> {
-  await job.updateData({ ...job.data, lastAttempt });
 }

@@ -87,7 +87,10 @@ export class Engine {
       }
       this.states.set(item.key, { key: item.key, origin: item.origin, state: 'invalid', error: item.error });
     }
-    this.env.log.info({ running: this.list().filter((s) => s.state === 'running').length }, 'triggers applied');
+    this.env.log.info(
+      { running: this.list().filter((s) => s.state === 'running').length },
+      'triggers applied',
+    );
   }
 
   private async startTrigger(key: string, item: DesiredTrigger): Promise<TriggerState> {
@@ -97,7 +100,10 @@ export class Engine {
       this.env.log.info({ trigger: key, origin: item.origin }, 'trigger started');
       return { key, origin: item.origin, state: 'running', trigger: item.trigger, running };
     } catch (error) {
-      this.env.log.error({ trigger: key, origin: item.origin, err: errorMessage(error) }, 'trigger failed to start');
+      this.env.log.error(
+        { trigger: key, origin: item.origin, err: errorMessage(error) },
+        'trigger failed to start',
+      );
       return { key, origin: item.origin, state: 'failed', trigger: item.trigger, error: errorMessage(error) };
     }
   }

@@ -4,15 +4,23 @@
 import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { dispatchShutdown } from '../dispatch/shutdown.ts';
 import { createDispatcher } from '../dispatch/dispatcher.ts';
+import { dispatchShutdown } from '../dispatch/shutdown.ts';
 import { type EventInput, toHubEvent } from '../envelope/event.ts';
 import { compileFilter } from '../filter/filter.ts';
 import type { Instrumentation } from '../instrumentation.ts';
 import { EventQueue } from '../queue/event-queue.ts';
 import type { EventJobData } from '../queue/job.ts';
+import { triggerStateKey } from '../queue/keys.ts';
 import { builtinSensors } from '../registry.ts';
-import type { Emit, Sensor, SensorContext, SensorHealth, TriggerRef, WebhookRoutes } from '../sensor/sensor.ts';
+import type {
+  Emit,
+  Sensor,
+  SensorContext,
+  SensorHealth,
+  TriggerRef,
+  WebhookRoutes,
+} from '../sensor/sensor.ts';
 import { createTarget } from '../targets/index.ts';
 import type { Target } from '../targets/target.ts';
 import { sourceKindOf, type Trigger } from '../trigger/schema.ts';
@@ -53,13 +61,17 @@ export class RunningTrigger {
     const emit = createEmit(this.ref, this.queue, compileFilter(spec.filter), env.instrumentation);
     const definition = builtinSensors[kind];
     try {
-      this.sensor = (definition.create as (spec: unknown, context: SensorContext) => Sensor)(spec.source[kind], {
-        trigger: this.ref,
-        emit,
-        log,
-        webhooks: env.webhooks,
-        signal: this.abort.signal,
-      });
+      this.sensor = (definition.create as (spec: unknown, context: SensorContext) => Sensor)(
+        spec.source[kind],
+        {
+          trigger: this.ref,
+          emit,
+          log,
+          webhooks: env.webhooks,
+          state: { redis: env.producer, key: (...parts) => triggerStateKey(this.ref, ...parts) },
+          signal: this.abort.signal,
+        },
+      );
     } catch (error) {
       void this.queue.close();
       throw error;
@@ -70,6 +82,7 @@ export class RunningTrigger {
           connection: env.workerConnection,
           delivery: spec.delivery,
           target: this.target,
+          sensor: this.sensor,
           instrumentation: env.instrumentation,
           log,
         })

@@ -56,7 +56,10 @@ export function toHubEvent(input: EventInput, now: () => Date = () => new Date()
 }
 
 /** The event's data as bytes for a binary-mode body, with its content type. */
-export function eventBody(event: HubEvent): { body: Buffer | string | undefined; contentType: string | undefined } {
+export function eventBody(event: HubEvent): {
+  body: Buffer | string | undefined;
+  contentType: string | undefined;
+} {
   if (event.data_base64 !== undefined) {
     return {
       body: Buffer.from(event.data_base64, 'base64'),
@@ -65,7 +68,8 @@ export function eventBody(event: HubEvent): { body: Buffer | string | undefined;
   }
   if (event.data === undefined) return { body: undefined, contentType: event.datacontenttype };
   const contentType = event.datacontenttype ?? 'application/json';
-  if (typeof event.data === 'string' && !isJsonContentType(contentType)) return { body: event.data, contentType };
+  if (typeof event.data === 'string' && !isJsonContentType(contentType))
+    return { body: event.data, contentType };
   return { body: JSON.stringify(event.data), contentType };
 }
 

@@ -29,5 +29,5 @@ export function toJobId(id: string): string {
 
 export function fromJobId(jobId: string): string {
   const body = jobId.startsWith('%23') ? jobId.slice(3) : jobId;
-  return body.replace(/%(25|3A)/g, (escape) => (escape === '%25' ? '%' : ':'));
+  return body.replace(/%(25|3A)/g, (sequence) => (sequence === '%25' ? '%' : ':'));
 }

@@ -78,7 +78,8 @@ export async function replayDeadLetters(
     onProgress?.(++replayed);
   };
   if (request.jobIds) {
-    for (const jobId of request.jobIds) await retry((await queue.getJob(jobId)) as Job<EventJobData> | undefined);
+    for (const jobId of request.jobIds)
+      await retry((await queue.getJob(jobId)) as Job<EventJobData> | undefined);
     return replayed;
   }
   // Page through a snapshot of the failed set: replayed jobs leave it, so read ids first.

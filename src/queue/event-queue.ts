@@ -53,7 +53,8 @@ export class EventQueue {
       setImmediate(() => this.flush());
     }
     const batch = this.pending;
-    for (const data of items) batch.jobs.push({ name: data.event.type, data, opts: { jobId: toJobId(data.event.id) } });
+    for (const data of items)
+      batch.jobs.push({ name: data.event.type, data, opts: { jobId: toJobId(data.event.id) } });
     const settled = new Promise<void>((resolve, reject) => batch.waiters.push({ resolve, reject }));
     if (batch.jobs.length >= maxBatch) this.flush();
     return settled;
@@ -64,12 +65,18 @@ export class EventQueue {
     if (!batch) return;
     this.pending = undefined;
     this.queue.addBulk(batch.jobs).then(
-      () => batch.waiters.forEach((waiter) => waiter.resolve()),
+      () => {
+        for (const waiter of batch.waiters) waiter.resolve();
+      },
       (error: unknown) => {
-        const failure = new HubError('TH_ERR_QUEUE_UNAVAILABLE', `events not enqueued: ${(error as Error).message}`, {
-          cause: error,
-        });
-        batch.waiters.forEach((waiter) => waiter.reject(failure));
+        const failure = new HubError(
+          'TH_ERR_QUEUE_UNAVAILABLE',
+          `events not enqueued: ${(error as Error).message}`,
+          {
+            cause: error,
+          },
+        );
+        for (const waiter of batch.waiters) waiter.reject(failure);
       },
     );
   }

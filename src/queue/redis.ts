@@ -17,7 +17,8 @@ export function createRedis(settings: RedisSettings, purpose: 'producer' | 'work
     connectionName: `trigger-hub-${purpose}`,
     retryStrategy: (times) => Math.min(times * 200, 2000),
   };
-  if (settings.url.startsWith('unix://')) return new Redis({ ...options, path: new URL(settings.url).pathname });
+  if (settings.url.startsWith('unix://'))
+    return new Redis({ ...options, path: new URL(settings.url).pathname });
   if (!/^rediss?:\/\//.test(settings.url))
     throw new HubError('TH_ERR_CONFIG', 'REDIS_URL must start with redis://, rediss:// or unix://');
   return new Redis(settings.url, options);

@@ -13,7 +13,11 @@ export interface BackoffPolicy {
 export const defaultBackoff: BackoffPolicy = { initialMs: 500, maxMs: 60_000, multiplier: 2, jitter: 0.2 };
 
 /** Delay before retry number `attempt` (1 = the first retry). */
-export function backoffDelay(policy: BackoffPolicy, attempt: number, random: () => number = Math.random): number {
+export function backoffDelay(
+  policy: BackoffPolicy,
+  attempt: number,
+  random: () => number = Math.random,
+): number {
   const exponent = Math.max(0, attempt - 1);
   const nominal = Math.min(policy.maxMs, policy.initialMs * policy.multiplier ** exponent);
   const spread = nominal * policy.jitter;

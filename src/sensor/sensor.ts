@@ -1,9 +1,11 @@
 // The one interface every event source implements (sensors/<kind>/). A sensor sees the hub only through
 // the SensorContext it is handed: `emit` is the only way an event leaves it.
 
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
-import type { EventInput } from '../envelope/event.ts';
+import type { EventInput, HubEvent } from '../envelope/event.ts';
+import type { LastAttempt } from '../queue/job.ts';
 
 export interface TriggerRef {
   namespace: string;
@@ -49,13 +51,29 @@ export interface WebhookRoutes {
   register(path: string, handler: WebhookHandler, options: { bodyLimitBytes: number }): () => void;
 }
 
+/** Redis for a sensor's own state (checkpoints, leases): keys built by `key` share the trigger's hash tag. */
+export interface SensorState {
+  redis: Redis;
+  /** `th:{namespace/name}:<parts…>` */
+  key(...parts: string[]): string;
+}
+
 export interface SensorContext {
   trigger: TriggerRef;
   emit: Emit;
   log: Logger;
   webhooks: WebhookRoutes;
+  state: SensorState;
   /** Aborted when the sensor is being stopped. */
   signal: AbortSignal;
+}
+
+/** The target's 2xx answer, for sensors that publish replies (a Kafka response topic, a NATS reply). */
+export interface DeliveryResponse {
+  status: number;
+  contentType?: string;
+  /** The response body, up to 1 MiB. */
+  body: Buffer;
 }
 
 export interface SensorHealth {
@@ -70,6 +88,10 @@ export interface Sensor {
   /** Stops reading and waits for in-flight emits to settle; nothing un-acked is acked after it resolves. */
   stop(): Promise<void>;
   health(): SensorHealth;
+  /** Called by the dispatcher after the target accepted the event; an error here fails the attempt (retried). */
+  onDelivered?(event: HubEvent, response: DeliveryResponse): Promise<void>;
+  /** Called once when the event is dead-lettered (e.g. to publish it to an error topic). */
+  onDeadLettered?(event: HubEvent, lastAttempt: LastAttempt): Promise<void>;
 }
 
 export interface SensorDefinition<Schema extends z.ZodType = z.ZodType> {
@@ -81,6 +103,8 @@ export interface SensorDefinition<Schema extends z.ZodType = z.ZodType> {
 }
 
 /** Checks a sensor against the interface while keeping its spec type. */
-export function defineSensor<Schema extends z.ZodType>(definition: SensorDefinition<Schema>): SensorDefinition<Schema> {
+export function defineSensor<Schema extends z.ZodType>(
+  definition: SensorDefinition<Schema>,
+): SensorDefinition<Schema> {
   return definition;
 }

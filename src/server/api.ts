@@ -6,9 +6,9 @@ import { HubError } from '../errors.ts';
 import { isCelValid } from '../filter/cel.ts';
 import type { Instrumentation } from '../instrumentation.ts';
 import { listDeadLetters, replayDeadLetters } from '../queue/dead-letter.ts';
+import { bearerToken, safeEqual } from '../security/compare.ts';
 import { safeUrl } from '../targets/http-client.ts';
 import { sourceKindOf } from '../trigger/schema.ts';
-import { bearerToken, safeEqual } from '../security/compare.ts';
 import { sendError } from './errors.ts';
 
 interface TriggerParams {
@@ -22,33 +22,48 @@ export function apiPlugin(engine: Engine, instrumentation: Instrumentation, apiT
       app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
         const token = bearerToken(request.headers.authorization);
         if (token === undefined || !safeEqual(token, apiToken))
-          return sendError(reply, new HubError('TH_ERR_UNAUTHORIZED', 'the API needs "Authorization: Bearer <TH_API_TOKEN>"'));
+          return sendError(
+            reply,
+            new HubError('TH_ERR_UNAUTHORIZED', 'the API needs "Authorization: Bearer <TH_API_TOKEN>"'),
+          );
       });
     }
 
     const runningQueue = (params: TriggerParams) => {
       const state = engine.get(`${params.namespace}/${params.name}`);
-      if (!state?.running) throw new HubError('TH_ERR_UNKNOWN_TRIGGER', `trigger ${params.namespace}/${params.name} is not running here`);
+      if (!state?.running)
+        throw new HubError(
+          'TH_ERR_UNKNOWN_TRIGGER',
+          `trigger ${params.namespace}/${params.name} is not running here`,
+        );
       return { state, queue: state.running.queue.queue };
     };
 
     app.get('/api/triggers', async () => ({
-      triggers: await Promise.all(engine.list().map(async (state) => {
-        const spec = state.trigger?.spec;
-        const counts = state.running
-          ? await state.running.queue.queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed').catch(() => undefined)
-          : undefined;
-        return {
-          key: state.key,
-          origin: state.origin,
-          state: state.state,
-          ...(state.error ? { error: state.error } : {}),
-          ...(spec ? { source: sourceKindOf(spec) } : {}),
-          ...(spec?.target.http ? { target: `http ${safeUrl(spec.target.http.url)}` } : spec?.target.slack ? { target: 'slack' } : {}),
-          ...(state.running ? { health: state.running.health() } : {}),
-          ...(counts ? { queue: counts } : {}),
-        };
-      })),
+      triggers: await Promise.all(
+        engine.list().map(async (state) => {
+          const spec = state.trigger?.spec;
+          const counts = state.running
+            ? await state.running.queue.queue
+                .getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed')
+                .catch(() => undefined)
+            : undefined;
+          return {
+            key: state.key,
+            origin: state.origin,
+            state: state.state,
+            ...(state.error ? { error: state.error } : {}),
+            ...(spec ? { source: sourceKindOf(spec) } : {}),
+            ...(spec?.target.http
+              ? { target: `http ${safeUrl(spec.target.http.url)}` }
+              : spec?.target.slack
+                ? { target: 'slack' }
+                : {}),
+            ...(state.running ? { health: state.running.health() } : {}),
+            ...(counts ? { queue: counts } : {}),
+          };
+        }),
+      ),
     }));
 
     app.get<{ Params: TriggerParams; Querystring: { offset?: string; limit?: string } }>(
@@ -93,6 +108,7 @@ function parseBody(body: unknown): { jobIds?: string[]; where?: string } {
   const { jobIds, where } = value as { jobIds?: unknown; where?: unknown };
   if (jobIds !== undefined && !(Array.isArray(jobIds) && jobIds.every((id) => typeof id === 'string')))
     throw new HubError('TH_ERR_BAD_REQUEST', 'jobIds must be an array of strings');
-  if (where !== undefined && typeof where !== 'string') throw new HubError('TH_ERR_BAD_REQUEST', 'where must be a string');
+  if (where !== undefined && typeof where !== 'string')
+    throw new HubError('TH_ERR_BAD_REQUEST', 'where must be a string');
   return { ...(jobIds ? { jobIds: jobIds as string[] } : {}), ...(where ? { where } : {}) };
 }

@@ -10,7 +10,8 @@ export function sendError(reply: FastifyReply, error: HubError): FastifyReply {
 export function toHubError(error: FastifyError | Error): HubError {
   if (error instanceof HubError) return error;
   const fastifyError = error as FastifyError;
-  if (fastifyError.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new HubError('TH_ERR_PAYLOAD_TOO_LARGE', error.message);
+  if (fastifyError.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+    return new HubError('TH_ERR_PAYLOAD_TOO_LARGE', error.message);
   if (fastifyError.statusCode === 415) return new HubError('TH_ERR_UNSUPPORTED_MEDIA', error.message);
   if (fastifyError.statusCode !== undefined && fastifyError.statusCode < 500)
     return new HubError('TH_ERR_BAD_REQUEST', error.message);

@@ -16,7 +16,8 @@ export class WebhookRouteTable implements WebhookRoutes {
 
   register(path: string, handler: WebhookHandler, options: { bodyLimitBytes: number }): () => void {
     const key = path.replace(/^\/+|\/+$/g, '');
-    if (this.routes.has(key)) throw new HubError('TH_ERR_INVALID_TRIGGER', `webhook path /webhooks/${key} is already taken`);
+    if (this.routes.has(key))
+      throw new HubError('TH_ERR_INVALID_TRIGGER', `webhook path /webhooks/${key} is already taken`);
     const route = { handler, bodyLimitBytes: options.bodyLimitBytes };
     this.routes.set(key, route);
     return () => {
@@ -48,7 +49,9 @@ export function webhookPlugin(table: WebhookRouteTable, maxBodyBytes: number) {
   return async function webhooks(app: FastifyInstance): Promise<void> {
     // Bodies stay raw bytes: signatures are computed over them and each sensor decides how to parse.
     app.removeAllContentTypeParsers();
-    app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: maxBodyBytes }, (_request, body, done) => done(null, body));
+    app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: maxBodyBytes }, (_request, body, done) =>
+      done(null, body),
+    );
 
     // Refuse an over-long body from its Content-Length before reading it.
     app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
@@ -61,9 +64,14 @@ export function webhookPlugin(table: WebhookRouteTable, maxBodyBytes: number) {
 
     app.all('/webhooks/*', { bodyLimit: maxBodyBytes }, async (request, reply) => {
       const matched = table.match(decodePath(request.url));
-      if (!matched) return sendError(reply, new HubError('TH_ERR_UNKNOWN_TRIGGER', `no trigger listens on ${request.url.split('?')[0]}`));
+      if (!matched)
+        return sendError(
+          reply,
+          new HubError('TH_ERR_UNKNOWN_TRIGGER', `no trigger listens on ${request.url.split('?')[0]}`),
+        );
       const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-      if (body.length > matched.route.bodyLimitBytes) return sendError(reply, tooLarge(matched.route.bodyLimitBytes));
+      if (body.length > matched.route.bodyLimitBytes)
+        return sendError(reply, tooLarge(matched.route.bodyLimitBytes));
       const response = await matched.route.handler({
         method: request.method,
         subpath: matched.subpath,

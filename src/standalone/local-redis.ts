@@ -18,7 +18,12 @@ const installHint =
   'redis-server is not on PATH. Install it (Debian/Ubuntu: apt-get install redis-server; Fedora: dnf install redis; macOS: brew install redis) or point REDIS_URL at a Redis you run.';
 
 async function ping(socket: string): Promise<boolean> {
-  const client = new Redis({ path: socket, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const client = new Redis({
+    path: socket,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   client.on('error', () => {});
   try {
     await client.connect();
@@ -45,14 +50,22 @@ export async function startLocalRedis(dataDir: string, log: Logger): Promise<Loc
   const child: ChildProcess = spawn(
     'redis-server',
     [
-      '--port', '0',
-      '--unixsocket', socket,
-      '--unixsocketperm', '700',
-      '--dir', dir,
-      '--appendonly', 'yes',
-      '--appendfsync', 'everysec',
-      '--maxmemory-policy', 'noeviction',
-      '--save', '',
+      '--port',
+      '0',
+      '--unixsocket',
+      socket,
+      '--unixsocketperm',
+      '700',
+      '--dir',
+      dir,
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'everysec',
+      '--maxmemory-policy',
+      'noeviction',
+      '--save',
+      '',
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
@@ -64,7 +77,10 @@ export async function startLocalRedis(dataDir: string, log: Logger): Promise<Loc
     if (exited) throw new HubError('TH_ERR_CONFIG', `redis-server exited at start; see ${dir}`);
     await sleep(50);
   }
-  log.info({ socket, dataDir: dir }, 'started a local redis-server (standalone mode; set REDIS_URL to use your own)');
+  log.info(
+    { socket, dataDir: dir },
+    'started a local redis-server (standalone mode; set REDIS_URL to use your own)',
+  );
   return {
     url: `unix://${socket}`,
     async stop() {

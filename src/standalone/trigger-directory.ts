@@ -15,13 +15,19 @@ export async function applyTriggerDirectory(directory: string, engine: Engine, l
 /** Re-applies the directory whenever a Trigger file changes; returns the function that stops watching. */
 export function watchTriggerDirectory(directory: string, engine: Engine, log: Logger): () => Promise<void> {
   let timer: NodeJS.Timeout | undefined;
-  const watcher = watch(directory, { ignoreInitial: true, depth: 0, awaitWriteFinish: { stabilityThreshold: 100 } });
+  const watcher = watch(directory, {
+    ignoreInitial: true,
+    depth: 0,
+    awaitWriteFinish: { stabilityThreshold: 100 },
+  });
   watcher.on('all', (_event, path) => {
     if (!isTriggerFile(path)) return;
     clearTimeout(timer);
     timer = setTimeout(() => {
       log.info({ directory }, 'trigger files changed; reloading');
-      applyTriggerDirectory(directory, engine, log).catch((error) => log.error({ err: error }, 'reload failed'));
+      applyTriggerDirectory(directory, engine, log).catch((error) =>
+        log.error({ err: error }, 'reload failed'),
+      );
     }, 150);
   });
   watcher.on('error', (error) => log.warn({ err: error }, 'watching the trigger directory failed'));

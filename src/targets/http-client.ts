@@ -6,6 +6,7 @@ import { Agent, request } from 'undici';
 import type { DeliveryOutcome } from './target.ts';
 
 const excerptBytes = 1024;
+const responseBytes = 1024 * 1024;
 
 export const sharedAgent = new Agent({
   connections: 256,
@@ -54,10 +55,22 @@ export async function send(url: string, options: SendOptions): Promise<DeliveryO
       headersTimeout: options.timeoutMs,
       bodyTimeout: options.timeoutMs,
     });
-    const excerpt = await readExcerpt(response.body);
     const status = response.statusCode;
+    const ok = status >= 200 && status < 300;
+    const body = await readBounded(response.body, ok ? responseBytes : excerptBytes);
     const durationMs = performance.now() - started;
-    if (status >= 200 && status < 300) return { ok: true, retriable: false, status, durationMs };
+    if (ok) {
+      const contentType = response.headers['content-type'];
+      return {
+        ok: true,
+        retriable: false,
+        status,
+        durationMs,
+        body,
+        ...(typeof contentType === 'string' ? { contentType } : {}),
+      };
+    }
+    const excerpt = body.subarray(0, excerptBytes).toString('utf8');
     const retryAfterMs = parseRetryAfter(response.headers['retry-after']);
     return {
       ok: false,
@@ -80,15 +93,15 @@ export async function send(url: string, options: SendOptions): Promise<DeliveryO
   }
 }
 
-/** Reads at most one KiB for the dead-letter entry and discards the rest, so the connection is reused. */
-async function readExcerpt(body: AsyncIterable<Buffer> & { dump?: () => Promise<void> }): Promise<string> {
+/** Keeps at most `limit` bytes and drains the rest, so the connection goes back to the pool. */
+async function readBounded(body: AsyncIterable<Buffer>, limit: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
-    if (size < excerptBytes) {
+    if (size < limit) {
       chunks.push(chunk);
       size += chunk.length;
     }
   }
-  return Buffer.concat(chunks).subarray(0, excerptBytes).toString('utf8');
+  return chunks.length === 1 && size <= limit ? chunks[0]! : Buffer.concat(chunks).subarray(0, limit);
 }

@@ -26,7 +26,10 @@ function compatibilityHeaders(spec: HttpTargetSpec, event: HubEvent): Record<str
   return headers;
 }
 
-function encode(spec: HttpTargetSpec, event: HubEvent): { headers: Record<string, string>; body: string | Buffer | undefined } {
+function encode(
+  spec: HttpTargetSpec,
+  event: HubEvent,
+): { headers: Record<string, string>; body: string | Buffer | undefined } {
   const { data_base64, ...attributes } = event;
   const cloudEvent = new CloudEvent<unknown>(
     data_base64 === undefined ? attributes : { ...attributes, data: Buffer.from(data_base64, 'base64') },

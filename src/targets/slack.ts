@@ -1,8 +1,8 @@
 // Slack incoming webhooks: a text message rendered from a template over the event.
 
 import type { HubEvent } from '../envelope/event.ts';
-import { resolveSecret } from '../trigger/secret-ref.ts';
 import type { TargetSpec } from '../trigger/schema.ts';
+import { resolveSecret } from '../trigger/secret-ref.ts';
 import { send } from './http-client.ts';
 import type { Target } from './target.ts';
 

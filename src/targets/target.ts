@@ -8,8 +8,11 @@ export interface DeliveryOutcome {
   status?: number;
   /** From a Retry-After answer. */
   retryAfterMs?: number;
-  /** The first KiB of the response body. */
+  /** The first KiB of the response body (failures). */
   excerpt?: string;
+  /** The response body up to 1 MiB, and its type (successes). */
+  body?: Buffer;
+  contentType?: string;
   /** Network error or status line, for logs and the dead-letter entry. */
   error?: string;
   durationMs: number;

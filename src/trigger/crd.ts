@@ -17,12 +17,21 @@ function structural(node: JsonSchema, path: string): JsonSchema {
   for (const [key, value] of Object.entries(node)) {
     if (key === '$schema' || key === 'propertyNames') continue;
     if (key === 'additionalProperties' && value === false) continue;
-    if ((key === 'maximum' && value === Number.MAX_SAFE_INTEGER) || (key === 'minimum' && value === Number.MIN_SAFE_INTEGER)) continue;
+    if (
+      (key === 'maximum' && value === Number.MAX_SAFE_INTEGER) ||
+      (key === 'minimum' && value === Number.MIN_SAFE_INTEGER)
+    )
+      continue;
     if (key === 'anyOf' || key === 'oneOf' || key === 'allOf')
-      throw new Error(`${path}: ${key} is not structural; model it as optional fields with an x-kubernetes-validations rule`);
+      throw new Error(
+        `${path}: ${key} is not structural; model it as optional fields with an x-kubernetes-validations rule`,
+      );
     if (key === 'properties') {
       out.properties = Object.fromEntries(
-        Object.entries(value as Record<string, JsonSchema>).map(([name, child]) => [name, structural(child, `${path}.${name}`)]),
+        Object.entries(value as Record<string, JsonSchema>).map(([name, child]) => [
+          name,
+          structural(child, `${path}.${name}`),
+        ]),
       );
     } else if ((key === 'items' || key === 'additionalProperties') && typeof value === 'object') {
       out[key] = structural(value as JsonSchema, `${path}[]`);
@@ -33,7 +42,10 @@ function structural(node: JsonSchema, path: string): JsonSchema {
 }
 
 function openApi(schema: z.ZodType, path: string): JsonSchema {
-  return structural(z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'input', unrepresentable: 'any' }) as JsonSchema, path);
+  return structural(
+    z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'input', unrepresentable: 'any' }) as JsonSchema,
+    path,
+  );
 }
 
 export function triggerCrd(): Record<string, unknown> {
@@ -44,7 +56,13 @@ export function triggerCrd(): Record<string, unknown> {
     spec: {
       group: apiGroup,
       scope: 'Namespaced',
-      names: { kind: 'Trigger', listKind: 'TriggerList', plural: 'triggers', singular: 'trigger', shortNames: ['trg'] },
+      names: {
+        kind: 'Trigger',
+        listKind: 'TriggerList',
+        plural: 'triggers',
+        singular: 'trigger',
+        shortNames: ['trg'],
+      },
       versions: [
         {
           name: apiVersion,

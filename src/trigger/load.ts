@@ -33,7 +33,10 @@ export function validateTrigger(
   const parsed = triggerSchema.safeParse(raw);
   if (parsed.success) return { ok: true, trigger: parsed.data };
   const key = keyOf(raw, origin);
-  return { ok: false, invalid: { key, origin, error: `${origin}: Trigger ${key}: ${formatIssues(parsed.error)}` } };
+  return {
+    ok: false,
+    invalid: { key, origin, error: `${origin}: Trigger ${key}: ${formatIssues(parsed.error)}` },
+  };
 }
 
 export function parseTriggers(text: string, origin: string): LoadResult {
@@ -60,7 +63,10 @@ export async function loadTriggerFile(path: string): Promise<LoadResult> {
   try {
     return parseTriggers(await readFile(path, 'utf8'), path);
   } catch (error) {
-    return { triggers: [], invalid: [{ key: path, origin: path, error: `${path}: ${(error as Error).message}` }] };
+    return {
+      triggers: [],
+      invalid: [{ key: path, origin: path, error: `${path}: ${(error as Error).message}` }],
+    };
   }
 }
 
@@ -84,7 +90,11 @@ export async function loadTriggerDirectory(directory: string): Promise<LoadResul
       const key = `${item.trigger.metadata.namespace}/${item.trigger.metadata.name}`;
       const first = seen.get(key);
       if (first) {
-        merged.invalid.push({ key: `${key}@${item.origin}`, origin: item.origin, error: `${item.origin}: Trigger ${key} is already defined in ${first}` });
+        merged.invalid.push({
+          key: `${key}@${item.origin}`,
+          origin: item.origin,
+          error: `${item.origin}: Trigger ${key} is already defined in ${first}`,
+        });
         continue;
       }
       seen.set(key, item.origin);

@@ -10,7 +10,8 @@ export const apiGroup = 'triggerhub.io';
 export const apiVersion = 'v1alpha1';
 
 const sourceKinds = Object.keys(builtinSensors) as SourceKind[];
-const oneOf = (keys: string[]) => `[${keys.map((key) => `has(self.${key})`).join(', ')}].filter(x, x).size() == 1`;
+const oneOf = (keys: string[]) =>
+  `[${keys.map((key) => `has(self.${key})`).join(', ')}].filter(x, x).size() == 1`;
 
 const sourceShape = Object.fromEntries(
   sourceKinds.map((kind) => [kind, builtinSensors[kind].spec.optional()]),
@@ -22,7 +23,9 @@ export const sourceSchema = z
     message: `set exactly one source kind: ${sourceKinds.join(', ')}`,
   })
   .meta({
-    'x-kubernetes-validations': [{ rule: oneOf(sourceKinds), message: `set exactly one of ${sourceKinds.join(', ')}` }],
+    'x-kubernetes-validations': [
+      { rule: oneOf(sourceKinds), message: `set exactly one of ${sourceKinds.join(', ')}` },
+    ],
   })
   .describe('Where events come from: exactly one source kind');
 
@@ -36,7 +39,11 @@ const attributeMatch = z
   .refine((m) => [m.exact, m.prefix, m.suffix].filter((v) => v !== undefined).length === 1, {
     message: 'set exactly one of exact, prefix, suffix',
   })
-  .meta({ 'x-kubernetes-validations': [{ rule: oneOf(['exact', 'prefix', 'suffix']), message: 'set exactly one of exact, prefix, suffix' }] });
+  .meta({
+    'x-kubernetes-validations': [
+      { rule: oneOf(['exact', 'prefix', 'suffix']), message: 'set exactly one of exact, prefix, suffix' },
+    ],
+  });
 
 export const filterSchema = z
   .object({
@@ -45,17 +52,22 @@ export const filterSchema = z
       .string()
       .min(1)
       .optional()
-      .describe('CEL expression over `event` (attributes, extensions and data), e.g. event.data.reason == "BackOff"'),
+      .describe(
+        'CEL expression over `event` (attributes, extensions and data), e.g. event.data.reason == "BackOff"',
+      ),
   })
   .superRefine((filter, ctx) => {
     if (filter.expression === undefined) return;
     const error = isCelValid(filter.expression);
-    if (error) ctx.addIssue({ code: 'custom', path: ['expression'], message: `invalid CEL expression: ${error}` });
+    if (error)
+      ctx.addIssue({ code: 'custom', path: ['expression'], message: `invalid CEL expression: ${error}` });
   })
   .describe('Events that do not match are dropped before they are enqueued (and counted)');
 
 const httpTarget = z.object({
-  url: z.url({ protocol: /^https?$/ }).describe('Function endpoint: Fission router route, OpenFaaS gateway, Knative service, any URL'),
+  url: z
+    .url({ protocol: /^https?$/ })
+    .describe('Function endpoint: Fission router route, OpenFaaS gateway, Knative service, any URL'),
   mode: z.enum(['binary', 'structured']).default('binary').describe('CloudEvents HTTP content mode'),
   headers: z.record(z.string(), z.string()).optional().describe('Extra request headers'),
   compatibility: z
@@ -64,24 +76,32 @@ const httpTarget = z.object({
     .describe('Also send Fission kubewatcher or Kubeless event headers'),
 });
 
-const slackTarget = z
-  .object({
-    webhookUrl: secretRef.describe('The Slack incoming-webhook URL (a secret: it embeds the token)'),
-    text: z
-      .string()
-      .default('{{type}} from {{source}}: {{subject}}')
-      .describe('Message template; {{path}} inserts an event attribute or data field, e.g. {{data.reason}}'),
-  });
+const slackTarget = z.object({
+  webhookUrl: secretRef.describe('The Slack incoming-webhook URL (a secret: it embeds the token)'),
+  text: z
+    .string()
+    .default('{{type}} from {{source}}: {{subject}}')
+    .describe('Message template; {{path}} inserts an event attribute or data field, e.g. {{data.reason}}'),
+});
 
 export const targetSchema = z
   .object({ http: httpTarget.optional(), slack: slackTarget.optional() })
   .refine((target) => (target.http === undefined) !== (target.slack === undefined), {
     message: 'set exactly one target kind: http, slack',
   })
-  .meta({ 'x-kubernetes-validations': [{ rule: oneOf(['http', 'slack']), message: 'set exactly one of http, slack' }] });
+  .meta({
+    'x-kubernetes-validations': [
+      { rule: oneOf(['http', 'slack']), message: 'set exactly one of http, slack' },
+    ],
+  });
 
 export const deliverySchema = z.object({
-  retries: z.int().min(0).max(100).default(10).describe('Retries after the first attempt before dead-lettering'),
+  retries: z
+    .int()
+    .min(0)
+    .max(100)
+    .default(10)
+    .describe('Retries after the first attempt before dead-lettering'),
   backoff: z
     .object({
       initialMs: z.int().min(1).default(500),

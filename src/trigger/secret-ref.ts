@@ -20,7 +20,10 @@ export const secretRef = z
   })
   .meta({
     'x-kubernetes-validations': [
-      { rule: '[has(self.env), has(self.file), has(self.secretKeyRef)].filter(x, x).size() == 1', message: 'set exactly one of env, file, secretKeyRef' },
+      {
+        rule: '[has(self.env), has(self.file), has(self.secretKeyRef)].filter(x, x).size() == 1',
+        message: 'set exactly one of env, file, secretKeyRef',
+      },
     ],
   });
 
