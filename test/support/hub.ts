@@ -1,0 +1,119 @@
+// Starting hubs in tests: in-process (fast, for most tests) or as a child process running the real CLI
+// (for SIGKILL and multi-process tests). Both use the service stack's Redis (TH_REDIS_URL).
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pino } from 'pino';
+import { stringify } from 'yaml';
+import { configFromEnv, type HubConfig } from '../../src/config.ts';
+import { type Hub, startHub } from '../../src/hub.ts';
+import { parseTriggers } from '../../src/trigger/load.ts';
+
+export function redisUrl(): string {
+  const url = process.env.TH_REDIS_URL;
+  if (!url)
+    throw new Error(
+      'TH_REDIS_URL is not set: run the integration project (its global setup starts the services)',
+    );
+  return url;
+}
+
+/** A namespace of its own per test, so tests sharing one Redis never see each other's keys. */
+export function uniqueNamespace(prefix = 't'): string {
+  return `${prefix}-${randomBytes(4).toString('hex')}`;
+}
+
+export type TriggerDoc = Record<string, unknown>;
+
+/** A Trigger document with the usual envelope around `spec`. */
+export function triggerDoc(namespace: string, name: string, spec: Record<string, unknown>): TriggerDoc {
+  return { apiVersion: 'triggerhub.io/v1alpha1', kind: 'Trigger', metadata: { namespace, name }, spec };
+}
+
+export function testConfig(overrides: Partial<HubConfig> = {}): HubConfig {
+  return {
+    ...configFromEnv({}),
+    redisUrl: redisUrl(),
+    port: 0,
+    logLevel: 'warn',
+    shutdownDeadlineMs: 5000,
+    ...overrides,
+  };
+}
+
+/** An in-process hub running `docs`; throws if any of them is invalid. */
+export async function startTestHub(docs: TriggerDoc[], overrides: Partial<HubConfig> = {}): Promise<Hub> {
+  const config = testConfig(overrides);
+  const hub = await startHub({ config, log: pino({ level: config.logLevel }) });
+  const { triggers, invalid } = parseTriggers(docs.map((doc) => stringify(doc)).join('---\n'), 'test');
+  if (invalid.length > 0) {
+    await hub.close();
+    throw new Error(invalid.map((item) => item.error).join('\n'));
+  }
+  await hub.engine.apply(triggers);
+  return hub;
+}
+
+export interface HubProcess {
+  child: ChildProcess;
+  url: string;
+  output: () => string;
+  /** Resolves with the exit code. */
+  exited: Promise<number | null>;
+}
+
+const cli = resolve(import.meta.dirname, '../../src/cli/main.ts');
+
+/** Writes `docs` into a fresh triggers directory; returns its path. */
+export function writeTriggerDir(docs: TriggerDoc[]): string {
+  const dir = mkdtempSync(join(tmpdir(), 'th-triggers-'));
+  docs.forEach((doc, index) => writeFileSync(join(dir, `trigger-${index}.yaml`), stringify(doc)));
+  return dir;
+}
+
+/** Runs `trigger-hub run` as a child process on a triggers directory; resolves when it is listening. */
+export async function spawnHub(
+  triggersDir: string,
+  port: number,
+  env: NodeJS.ProcessEnv = {},
+): Promise<HubProcess> {
+  const child = spawn(process.execPath, [cli, 'run', '--triggers', triggersDir, '--port', String(port)], {
+    env: {
+      ...process.env,
+      REDIS_URL: redisUrl(),
+      LOG_LEVEL: 'info',
+      TH_SHUTDOWN_DEADLINE_MS: '5000',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr!.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const exited = new Promise<number | null>((resolveExit) => child.on('exit', (code) => resolveExit(code)));
+  const deadline = Date.now() + 30_000;
+  while (!output.includes('"triggers applied"')) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`hub did not start:\n${output}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { child, url: `http://127.0.0.1:${port}`, output: () => output, exited };
+}
+
+/** A port that was free a moment ago (for child-process hubs, which need to know theirs in advance). */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolvePort) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolvePort(port));
+    });
+  });
+}

@@ -1,0 +1,93 @@
+// A function endpoint for tests: records every request, answers what the test says.
+
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface Received {
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+  /** ce-id (binary mode) or the id of a structured CloudEvent. */
+  id: string | undefined;
+  at: number;
+}
+
+export interface Reply {
+  status: number;
+  body?: string;
+  headers?: Record<string, string>;
+  /** Delay the answer by this many ms. */
+  delayMs?: number;
+}
+
+export interface Sink {
+  url: string;
+  port: number;
+  received: Received[];
+  /** How many times each id arrived (answered 2xx or not). */
+  counts: Map<string, number>;
+  /** Ids answered with 2xx. */
+  delivered: Set<string>;
+  respond: (request: Received) => Reply;
+  waitFor(predicate: () => boolean, timeoutMs?: number, what?: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+function idOf(headers: IncomingHttpHeaders, body: Buffer): string | undefined {
+  const header = headers['ce-id'];
+  if (typeof header === 'string') return header;
+  try {
+    return (JSON.parse(body.toString('utf8')) as { id?: string }).id;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function startSink(
+  options: { port?: number; respond?: (request: Received) => Reply } = {},
+): Promise<Sink> {
+  const sink = {
+    received: [] as Received[],
+    counts: new Map<string, number>(),
+    delivered: new Set<string>(),
+    respond: options.respond ?? (() => ({ status: 200 })),
+  } as Sink;
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const entry: Received = {
+        headers: request.headers,
+        body,
+        id: idOf(request.headers, body),
+        at: Date.now(),
+      };
+      sink.received.push(entry);
+      if (entry.id !== undefined) sink.counts.set(entry.id, (sink.counts.get(entry.id) ?? 0) + 1);
+      const reply = sink.respond(entry);
+      const answer = () => {
+        if (entry.id !== undefined && reply.status >= 200 && reply.status < 300) sink.delivered.add(entry.id);
+        response.writeHead(reply.status, reply.headers).end(reply.body ?? '');
+      };
+      if (reply.delayMs) setTimeout(answer, reply.delayMs);
+      else answer();
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
+  sink.port = (server.address() as AddressInfo).port;
+  sink.url = `http://127.0.0.1:${sink.port}/fn`;
+  sink.waitFor = async (predicate, timeoutMs = 60_000, what = 'condition') => {
+    const deadline = Date.now() + timeoutMs;
+    while (!predicate()) {
+      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+  sink.close = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+  return sink;
+}

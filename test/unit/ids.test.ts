@@ -1,0 +1,45 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { eventId, fromJobId, ids, toJobId } from '../../src/envelope/ids.ts';
+
+describe('deterministic event ids', () => {
+  it('gives the same id for the same source position, and different ids for different positions', () => {
+    expect(ids.kafka('orders', 3, '1042')).toBe(ids.kafka('orders', 3, '1042'));
+    expect(ids.kafka('orders', 3, '1042')).not.toBe(ids.kafka('orders', 3, '1043'));
+    expect(ids.kafka('orders', 3, '1042')).toBe('kafka/orders/3/1042');
+  });
+
+  it('cannot be confused across parts that contain the separator', () => {
+    expect(eventId('minio', 'a/b', 'c')).not.toBe(eventId('minio', 'a', 'b/c'));
+  });
+
+  it('cron ids identify the trigger and the scheduled tick', () => {
+    const tick = new Date('2026-11-23T10:00:05.000Z');
+    expect(ids.cron('default/nightly', tick)).toBe(`cron/default%2Fnightly/${tick.getTime()}`);
+  });
+});
+
+describe('BullMQ job ids', () => {
+  it('never contain ":" and are never all digits, and decode back to the event id', () => {
+    fc.assert(
+      fc.property(fc.string({ minLength: 1 }), (id) => {
+        const jobId = toJobId(id);
+        expect(jobId).not.toContain(':');
+        expect(/^\d+$/.test(jobId)).toBe(false);
+        expect(fromJobId(jobId)).toBe(id);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('map different event ids to different job ids', () => {
+    fc.assert(
+      fc.property(fc.string(), fc.string(), (a, b) => {
+        fc.pre(a !== b);
+        expect(toJobId(a)).not.toBe(toJobId(b));
+      }),
+      { numRuns: 5000 },
+    );
+    expect(toJobId('123')).not.toBe(toJobId('%23123'));
+  });
+});
