@@ -1,0 +1,653 @@
+// `npm run bench`: the hub end to end (webhook → queue → HTTP target) next to the bare BullMQ + undici
+// baseline, both measured in the same run, on the service stack's real Redis, with the shared load harness
+// (../shared/bench: sink.mjs and load.mjs, the harness the peer Argo Events was measured with).
+//
+// For each system: a fresh Redis database (FLUSHDB of a dedicated db index), the system as its own process
+// delivering to one sink.mjs, then load.mjs runs the two standard runs, each after a 2,000-event warm-up:
+// saturated (--n 20000 --concurrency 64) and fixed rate (--n 20000 --rate 1000). CPU time and RSS of the
+// system's process (and of redis-server) come from /proc/<pid>/stat and /proc/<pid>/status around each run.
+//
+//   npm run bench -- [--only hub|baseline] [--n 20000] [--warmup 2000] [--rate 1000] [--concurrency 64]
+//                    [--delivery-concurrency 64] [--db 9] [--profile DIR] [--out FILE] [--verbose]
+//
+// --profile DIR: hub only, warm-up + saturated run with `node --cpu-prof` on the hub; the profile lands in DIR
+// and its hot spots are printed (scripts/bench/profile-summary.ts).
+// Output: a readable table and ONE JSON line (prefixed `BENCH_JSON `) on stdout; progress on stderr.
+
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import { summarizeProfile } from './profile-summary.ts';
+
+const repoRoot = resolve(import.meta.dirname, '../..');
+const harnessDir = resolve(repoRoot, '../shared/bench');
+
+const { values: args } = parseArgs({
+  options: {
+    only: { type: 'string' },
+    n: { type: 'string', default: '20000' },
+    warmup: { type: 'string', default: '2000' },
+    rate: { type: 'string', default: '1000' },
+    concurrency: { type: 'string', default: '64' },
+    'delivery-concurrency': { type: 'string', default: '64' },
+    db: { type: 'string', default: '9' },
+    profile: { type: 'string' },
+    out: { type: 'string' },
+    verbose: { type: 'boolean', default: false },
+    'max-s': { type: 'string', default: '1200' },
+  },
+});
+const N = Number(args.n);
+const WARMUP = Number(args.warmup);
+const RATE = Number(args.rate);
+const LOAD_CONCURRENCY = Number(args.concurrency);
+const DELIVERY_CONCURRENCY = Number(args['delivery-concurrency']);
+const DB = Number(args.db);
+const LOAD_TIMEOUT_S = 180;
+
+/** Argo Events v1.9.6 on this machine kind, and the project's targets: ../shared/DESIGN.md "Numbers to reach". */
+const peer = {
+  system: 'Argo Events v1.9.6 (webhook → NATS JetStream → sensor → HTTP), 2 cores',
+  eventsPerS: { min: 1600, max: 1950 },
+  rate1000: { p50Ms: 1.2, p99Ms: 12 },
+  cpuMsPerEvent: 0.72,
+};
+const targets = { eventsPerS: 5500, p50Ms: 1.2, p99Ms: 12, cpuMsPerEvent: 0.25 };
+
+const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
+
+// ---------------------------------------------------------------------------------------------------------
+// Child processes: every one is tracked and killed on any way out (normal end, error, signal, watchdog).
+
+const children = new Set<ChildProcess>();
+
+function track(child: ChildProcess): ChildProcess {
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  return child;
+}
+
+function killAll(): void {
+  for (const child of children) {
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+process.on('exit', killAll);
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
+  process.on(signal, () => {
+    log(`${signal}: stopping`);
+    killAll();
+    process.exit(130);
+  });
+const watchdog = setTimeout(() => {
+  log(`gave up after ${args['max-s']} s`);
+  killAll();
+  process.exit(1);
+}, Number(args['max-s']) * 1000);
+watchdog.unref();
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
+async function stop(child: ChildProcess, graceMs = 15_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** A log file in the work dir, as an fd for a child's stdio. */
+function openLog(dir: string, name: string): number {
+  return openSync(join(dir, name), 'a');
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => done(port));
+    });
+  });
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, child?: ChildProcess) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child && (child.exitCode !== null || child.signalCode !== null))
+      throw new Error(`${what}: the process exited (${child.exitCode ?? child.signalCode})`);
+    if (await check().catch(() => false)) return;
+    await sleep(100);
+  }
+  throw new Error(`${what}: not ready after ${timeoutMs} ms`);
+}
+
+async function httpOk(url: string): Promise<boolean> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+  await response.arrayBuffer();
+  return response.ok;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// /proc figures.
+
+const clockTicks = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** utime + stime of a process, in ms. */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // fields[0] is field 3 (state): utime is field 14, stime field 15.
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
+}
+
+function memoryMiB(pid: number): { rss: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
+  return { rss: round(kib('VmRSS') / 1024, 1), peak: round(kib('VmHWM') / 1024, 1) };
+}
+
+function round(value: number, digits: number): number {
+  const m = 10 ** digits;
+  return Math.round(value * m) / m;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Redis.
+
+function stackRedisUrl(): string {
+  const envFile = join(repoRoot, '.data/services/env.json');
+  if (existsSync(envFile)) {
+    const url = (JSON.parse(readFileSync(envFile, 'utf8')) as { TH_REDIS_URL?: string }).TH_REDIS_URL;
+    if (url) return url;
+  }
+  return 'redis://127.0.0.1:7301';
+}
+
+async function ping(url: string): Promise<boolean> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  redis.on('error', () => {});
+  try {
+    await redis.connect();
+    return (await redis.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function ensureRedis(): Promise<string> {
+  let url = stackRedisUrl();
+  if (await ping(url)) return url;
+  log('the stack Redis is not up: node scripts/services/main.ts up redis');
+  const up = track(
+    spawn(process.execPath, ['scripts/services/main.ts', 'up', 'redis'], { cwd: repoRoot, stdio: 'inherit' }),
+  );
+  const code = await new Promise<number | null>((done) => {
+    const timer = setTimeout(() => up.kill('SIGKILL'), 300_000);
+    up.on('exit', (c) => {
+      clearTimeout(timer);
+      done(c);
+    });
+  });
+  url = stackRedisUrl();
+  if (code !== 0 || !(await ping(url))) throw new Error(`could not start the stack Redis (exit ${code})`);
+  return url;
+}
+
+function withDb(url: string, db: number): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${db}`;
+  return parsed.toString();
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The harness.
+
+interface LoadResult {
+  accepted: number;
+  lost: number;
+  duplicates: number;
+  errors: number;
+  rejected: number;
+  timed_out: boolean;
+  e2e_rate_per_s: number | null;
+  ingest_rate_per_s: number;
+  latency_ms?: { p50: number; p90: number; p99: number; max: number };
+  webhook_ms: { p50: number; p99: number };
+  error?: string;
+}
+
+async function runLoad(
+  workDir: string,
+  label: string,
+  url: string,
+  sink: string,
+  options: { n: number; rate?: number; waitReadyS?: number },
+): Promise<LoadResult> {
+  const loadArgs = [
+    join(harnessDir, 'load.mjs'),
+    '--url',
+    url,
+    '--sink',
+    sink,
+    '--n',
+    String(options.n),
+    '--concurrency',
+    String(LOAD_CONCURRENCY),
+    '--timeout-s',
+    String(LOAD_TIMEOUT_S),
+    '--label',
+    label,
+  ];
+  if (options.rate) loadArgs.push('--rate', String(options.rate));
+  if (options.waitReadyS) loadArgs.push('--wait-ready-s', String(options.waitReadyS));
+  const child = track(
+    spawn(process.execPath, loadArgs, {
+      cwd: repoRoot, // load.mjs takes undici from the project's node_modules
+      stdio: ['ignore', 'pipe', args.verbose ? 'inherit' : openLog(workDir, `load-${label}.log`)],
+    }),
+  );
+  let stdout = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString('utf8');
+  });
+  const code = await new Promise<number | null>((done) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), (LOAD_TIMEOUT_S + 90) * 1000);
+    child.on('exit', (c) => {
+      clearTimeout(timer);
+      done(c);
+    });
+  });
+  const line = stdout.trim().split('\n').pop() ?? '';
+  let result: LoadResult;
+  try {
+    result = JSON.parse(line) as LoadResult;
+  } catch {
+    throw new Error(`load.mjs (${label}) exited ${code} without a result; see ${workDir}/load-${label}.log`);
+  }
+  if (result.error) throw new Error(`load.mjs (${label}): ${result.error}`);
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The systems under test.
+
+interface System {
+  name: 'hub' | 'baseline';
+  child: ChildProcess;
+  webhookUrl: string;
+}
+
+async function startHub(
+  workDir: string,
+  redisUrl: string,
+  sinkUrl: string,
+  profileDir: string | undefined,
+): Promise<System> {
+  const triggersDir = join(workDir, 'triggers');
+  mkdirSync(triggersDir, { recursive: true });
+  const namespace = `bench-${Date.now().toString(36)}`;
+  writeFileSync(
+    join(triggersDir, 'bench.yaml'),
+    [
+      'apiVersion: triggerhub.io/v1alpha1',
+      'kind: Trigger',
+      'metadata:',
+      '  name: bench',
+      `  namespace: ${namespace}`,
+      'spec:',
+      '  source:',
+      '    webhook: {}',
+      '  target:',
+      '    http:',
+      `      url: ${sinkUrl}/`,
+      '  delivery:',
+      `    concurrency: ${DELIVERY_CONCURRENCY}`,
+      '',
+    ].join('\n'),
+  );
+  const port = await freePort();
+  const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const child = track(
+    spawn(
+      process.execPath,
+      [...nodeArgs, 'src/cli/main.ts', 'run', '--triggers', triggersDir, '--port', String(port)],
+      {
+        cwd: repoRoot,
+        env: {
+          ...process.env,
+          REDIS_URL: redisUrl,
+          LOG_LEVEL: 'warn',
+          TH_DATA_DIR: join(workDir, 'data'),
+          TH_SHUTDOWN_DEADLINE_MS: '5000',
+        },
+        stdio: ['ignore', openLog(workDir, 'hub.log'), openLog(workDir, 'hub.log')],
+      },
+    ),
+  );
+  const base = `http://127.0.0.1:${port}`;
+  await waitFor(
+    'hub /readyz',
+    async () => {
+      const response = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(2000) });
+      const body = (await response.json()) as { triggers?: { running?: number } };
+      return response.ok && (body.triggers?.running ?? 0) >= 1;
+    },
+    30_000,
+    child,
+  );
+  return { name: 'hub', child, webhookUrl: `${base}/webhooks/${namespace}/bench` };
+}
+
+async function startBaseline(workDir: string, redisUrl: string, sinkUrl: string): Promise<System> {
+  const port = await freePort();
+  const child = track(
+    spawn(
+      process.execPath,
+      [
+        join(repoRoot, 'scripts/bench/baseline.ts'),
+        '--redis',
+        redisUrl,
+        '--port',
+        String(port),
+        '--target',
+        `${sinkUrl}/`,
+        '--queue',
+        `bench-baseline-${Date.now().toString(36)}`,
+        '--concurrency',
+        String(DELIVERY_CONCURRENCY),
+      ],
+      { cwd: repoRoot, stdio: ['ignore', 'pipe', openLog(workDir, 'baseline.log')] },
+    ),
+  );
+  let ready = false;
+  child.stdout!.on('data', (chunk: Buffer) => {
+    if (chunk.toString('utf8').includes('"ready":true')) ready = true;
+  });
+  await waitFor('baseline', async () => ready, 30_000, child);
+  return { name: 'baseline', child, webhookUrl: `http://127.0.0.1:${port}/events` };
+}
+
+interface RunFigures {
+  eventsPerS: number | null;
+  p50Ms: number | null;
+  p90Ms: number | null;
+  p99Ms: number | null;
+  maxMs: number | null;
+  webhookP50Ms: number;
+  webhookP99Ms: number;
+  cpuMsPerEvent: number;
+  redisCpuMsPerEvent: number | null;
+  rssMiB: number;
+  lost: number;
+  duplicates: number;
+  notAccepted: number;
+  timedOut: boolean;
+}
+
+async function measure(
+  system: System,
+  workDir: string,
+  sinkUrl: string,
+  redisPid: number | undefined,
+  label: string,
+  rate: number | undefined,
+  first: boolean,
+): Promise<RunFigures> {
+  const pid = system.child.pid!;
+  log(`${system.name}: warm-up ${WARMUP} events${rate ? ` at ${rate}/s` : ''}`);
+  const warm = await runLoad(workDir, `${system.name}-${label}-warmup`, system.webhookUrl, sinkUrl, {
+    n: WARMUP,
+    ...(rate ? { rate } : {}),
+    ...(first ? { waitReadyS: 30 } : {}),
+  });
+  if (warm.lost || warm.timed_out)
+    log(`${system.name}: warm-up lost ${warm.lost} (timed out: ${warm.timed_out})`);
+  const cpu0 = cpuMs(pid);
+  const redis0 = redisPid ? cpuMs(redisPid) : 0;
+  log(
+    `${system.name}: ${label} run, ${N} events${rate ? ` at ${rate}/s` : ` with concurrency ${LOAD_CONCURRENCY}`}`,
+  );
+  const result = await runLoad(workDir, `${system.name}-${label}`, system.webhookUrl, sinkUrl, {
+    n: N,
+    ...(rate ? { rate } : {}),
+  });
+  const cpu = cpuMs(pid) - cpu0;
+  const redisCpu = redisPid ? cpuMs(redisPid) - redis0 : undefined;
+  const delivered = Math.max(1, result.accepted - result.lost);
+  const figures: RunFigures = {
+    eventsPerS: result.e2e_rate_per_s,
+    p50Ms: result.latency_ms?.p50 ?? null,
+    p90Ms: result.latency_ms?.p90 ?? null,
+    p99Ms: result.latency_ms?.p99 ?? null,
+    maxMs: result.latency_ms?.max ?? null,
+    webhookP50Ms: result.webhook_ms.p50,
+    webhookP99Ms: result.webhook_ms.p99,
+    cpuMsPerEvent: round(cpu / delivered, 3),
+    redisCpuMsPerEvent: redisCpu === undefined ? null : round(redisCpu / delivered, 3),
+    rssMiB: memoryMiB(pid).rss,
+    lost: result.lost,
+    duplicates: result.duplicates,
+    notAccepted: N - result.accepted,
+    timedOut: result.timed_out,
+  };
+  log(
+    `${system.name}: ${label}: ${figures.eventsPerS} ev/s, p50 ${figures.p50Ms} ms, p99 ${figures.p99Ms} ms, ` +
+      `${figures.cpuMsPerEvent} CPU ms/event, RSS ${figures.rssMiB} MiB, lost ${figures.lost}`,
+  );
+  return figures;
+}
+
+interface SystemFigures {
+  saturated: RunFigures;
+  rate?: RunFigures;
+  peakRssMiB: number;
+}
+
+async function benchSystem(
+  name: System['name'],
+  redisBase: string,
+  sinkUrl: string,
+  redisPid: number | undefined,
+  workDir: string,
+): Promise<SystemFigures> {
+  const redisUrl = withDb(redisBase, DB);
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  try {
+    await redis.flushdb(); // a fresh database for each system under test
+  } finally {
+    redis.disconnect();
+  }
+  const profileDir = name === 'hub' && args.profile ? resolve(args.profile) : undefined;
+  if (profileDir) mkdirSync(profileDir, { recursive: true });
+  const system =
+    name === 'hub'
+      ? await startHub(workDir, redisUrl, sinkUrl, profileDir)
+      : await startBaseline(workDir, redisUrl, sinkUrl);
+  try {
+    const saturated = await measure(system, workDir, sinkUrl, redisPid, 'saturated', undefined, true);
+    const rate = profileDir
+      ? undefined
+      : await measure(system, workDir, sinkUrl, redisPid, 'rate', RATE, false);
+    const peakRssMiB = memoryMiB(system.child.pid!).peak;
+    return { saturated, ...(rate ? { rate } : {}), peakRssMiB };
+  } finally {
+    await stop(system.child);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Report.
+
+function ratio(a: number | null | undefined, b: number | null | undefined): number | null {
+  return a == null || b == null || b === 0 ? null : round(a / b, 2);
+}
+
+function table(results: Partial<Record<System['name'], SystemFigures>>): string {
+  const { hub, baseline } = results;
+  const rows: Array<[string, (f: SystemFigures) => number | null | undefined, string]> = [
+    ['saturated: events/s', (f) => f.saturated.eventsPerS, `${peer.eventsPerS.min}–${peer.eventsPerS.max}`],
+    ['saturated: p50 ms', (f) => f.saturated.p50Ms, ''],
+    ['saturated: p99 ms', (f) => f.saturated.p99Ms, ''],
+    ['saturated: CPU ms/event', (f) => f.saturated.cpuMsPerEvent, String(peer.cpuMsPerEvent)],
+    ['saturated: Redis CPU ms/event', (f) => f.saturated.redisCpuMsPerEvent, ''],
+    ['1000/s: events/s', (f) => f.rate?.eventsPerS, ''],
+    ['1000/s: p50 added ms', (f) => f.rate?.p50Ms, String(peer.rate1000.p50Ms)],
+    ['1000/s: p99 added ms', (f) => f.rate?.p99Ms, String(peer.rate1000.p99Ms)],
+    ['1000/s: CPU ms/event', (f) => f.rate?.cpuMsPerEvent, ''],
+    ['1000/s: Redis CPU ms/event', (f) => f.rate?.redisCpuMsPerEvent, ''],
+    ['RSS after runs MiB', (f) => f.rate?.rssMiB ?? f.saturated.rssMiB, ''],
+    ['peak RSS MiB', (f) => f.peakRssMiB, ''],
+    ['lost / duplicates', () => null, '(by default: 503s)'],
+  ];
+  const fmt = (v: number | null | undefined) => (v == null ? '-' : String(v));
+  const lines = [['', 'hub', 'baseline', 'hub/baseline', 'peer (Argo)']];
+  for (const [label, get, peerValue] of rows) {
+    if (label === 'lost / duplicates') {
+      const ld = (f?: SystemFigures) =>
+        f
+          ? `${f.saturated.lost + (f.rate?.lost ?? 0)} / ${f.saturated.duplicates + (f.rate?.duplicates ?? 0)}`
+          : '-';
+      lines.push([label, ld(hub), ld(baseline), '', peerValue]);
+      continue;
+    }
+    const h = hub ? get(hub) : undefined;
+    const b = baseline ? get(baseline) : undefined;
+    lines.push([label, fmt(h), fmt(b), fmt(ratio(h, b)), peerValue]);
+  }
+  const widths = lines[0]!.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
+  return lines
+    .map((l) =>
+      l.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '),
+    )
+    .join('\n');
+}
+
+async function main(): Promise<void> {
+  for (const file of ['load.mjs', 'sink.mjs'])
+    if (!existsSync(join(harnessDir, file)))
+      throw new Error(`the shared harness is missing: ${join(harnessDir, file)}`);
+  const redisBase = await ensureRedis();
+  const info = await (async () => {
+    const redis = new Redis(redisBase, { maxRetriesPerRequest: 1 });
+    try {
+      return await redis.info('server');
+    } finally {
+      redis.disconnect();
+    }
+  })();
+  const redisPidValue = Number(/process_id:(\d+)/.exec(info)?.[1]);
+  const redisPid = existsSync(`/proc/${redisPidValue}/stat`) ? redisPidValue : undefined;
+  const workDir = mkdtempSync(join(tmpdir(), 'trigger-hub-bench-'));
+  const loadBefore = round(loadavg()[0]!, 2);
+  if (loadBefore > cpus().length / 2)
+    log(`warning: load average ${loadBefore} on ${cpus().length} CPUs: other work will skew the figures`);
+  log(`Redis ${redisBase} db ${DB}; logs in ${workDir}`);
+
+  const sinkPort = await freePort();
+  const sink = track(
+    spawn(process.execPath, [join(harnessDir, 'sink.mjs'), '--port', String(sinkPort), '--quiet'], {
+      stdio: ['ignore', openLog(workDir, 'sink.log'), openLog(workDir, 'sink.log')],
+    }),
+  );
+  const sinkUrl = `http://127.0.0.1:${sinkPort}`;
+  const results: Partial<Record<System['name'], SystemFigures>> = {};
+  try {
+    await waitFor('sink', () => httpOk(`${sinkUrl}/health`), 10_000, sink);
+    const systems: Array<System['name']> = args.profile
+      ? ['hub']
+      : args.only === 'hub' || args.only === 'baseline'
+        ? [args.only]
+        : ['baseline', 'hub'];
+    for (const name of systems)
+      results[name] = await benchSystem(name, redisBase, sinkUrl, redisPid, workDir);
+  } finally {
+    await stop(sink, 2000);
+  }
+
+  const { hub, baseline } = results;
+  const summary = {
+    bench: 'trigger-hub',
+    at: new Date().toISOString(),
+    node: process.version,
+    cpus: cpus().length,
+    loadAverage: { before: loadBefore, after: round(loadavg()[0]!, 2) },
+    settings: {
+      n: N,
+      warmup: WARMUP,
+      loadConcurrency: LOAD_CONCURRENCY,
+      rate: RATE,
+      deliveryConcurrency: DELIVERY_CONCURRENCY,
+      redis: `${redisBase} db ${DB}`,
+    },
+    hub,
+    baseline,
+    ratio: {
+      eventsPerS: ratio(hub?.saturated.eventsPerS, baseline?.saturated.eventsPerS),
+      saturatedP50: ratio(hub?.saturated.p50Ms, baseline?.saturated.p50Ms),
+      saturatedP99: ratio(hub?.saturated.p99Ms, baseline?.saturated.p99Ms),
+      rateP50: ratio(hub?.rate?.p50Ms, baseline?.rate?.p50Ms),
+      rateP99: ratio(hub?.rate?.p99Ms, baseline?.rate?.p99Ms),
+      cpuMsPerEvent: ratio(hub?.saturated.cpuMsPerEvent, baseline?.saturated.cpuMsPerEvent),
+      peakRss: ratio(hub?.peakRssMiB, baseline?.peakRssMiB),
+    },
+    peer,
+    targets,
+  };
+  console.log('');
+  console.log(
+    `${N} events per run after ${WARMUP} warm-up, load concurrency ${LOAD_CONCURRENCY}, delivery concurrency ` +
+      `${DELIVERY_CONCURRENCY}; load average ${summary.loadAverage.before} before, ${summary.loadAverage.after} after`,
+  );
+  console.log(table(results));
+  console.log('');
+  console.log(`BENCH_JSON ${JSON.stringify(summary)}`);
+  if (args.out) writeFileSync(args.out, `${JSON.stringify(summary, null, 2)}\n`);
+
+  if (args.profile) {
+    const profiles = readdirSync(resolve(args.profile)).filter((f) => f.endsWith('.cpuprofile'));
+    const latest = profiles.sort().pop();
+    if (latest) {
+      console.log('');
+      console.log(`hub CPU profile: ${join(resolve(args.profile), latest)}`);
+      console.log(summarizeProfile(join(resolve(args.profile), latest), 30));
+    }
+  }
+  rmSync(workDir, { recursive: true, force: true });
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    log(`failed: ${(error as Error).stack ?? String(error)}`);
+    killAll();
+    process.exit(1);
+  },
+);
