@@ -70,7 +70,8 @@ const cli = resolve(import.meta.dirname, '../../src/cli/main.ts');
 /** Writes `docs` into a fresh triggers directory; returns its path. */
 export function writeTriggerDir(docs: TriggerDoc[]): string {
   const dir = mkdtempSync(join(tmpdir(), 'th-triggers-'));
-  for (const [index, doc] of docs.entries()) writeFileSync(join(dir, `trigger-${index}.yaml`), stringify(doc));
+  for (const [index, doc] of docs.entries())
+    writeFileSync(join(dir, `trigger-${index}.yaml`), stringify(doc));
   return dir;
 }
 
