@@ -2,10 +2,12 @@
 // sensors/ and one line here.
 
 import { cronSensor } from '../sensors/cron/index.ts';
+import { kinesisSensor } from '../sensors/kinesis/index.ts';
 import { webhookSensor } from '../sensors/webhook/index.ts';
 
 export const builtinSensors = {
   cron: cronSensor,
+  kinesis: kinesisSensor,
   webhook: webhookSensor,
 } as const;
 
