@@ -1,0 +1,261 @@
+// The Kafka sensor against the real Kafka of the service stack: every message ends up delivered once per
+// position, whatever happens to the hub in between; bad messages end in the dead-letter queue with a reason.
+
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { Kafka, logLevel, type Message } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ids, toJobId } from '../../src/envelope/ids.ts';
+import { keyPrefix, queueName } from '../../src/queue/keys.ts';
+import {
+  freePort,
+  redisUrl,
+  spawnHub,
+  startTestHub,
+  triggerDoc,
+  uniqueNamespace,
+  writeTriggerDir,
+} from '../../test/support/hub.ts';
+import { startSink } from '../../test/support/sink.ts';
+
+function brokers(): string[] {
+  const value = process.env.TH_KAFKA_BROKERS;
+  if (!value) throw new Error('TH_KAFKA_BROKERS is not set: run with the integration project');
+  return value.split(',');
+}
+
+const redis = new Redis(redisUrl());
+const kafka = new Kafka({ clientId: 'th-test', brokers: brokers(), logLevel: logLevel.NOTHING });
+const admin = kafka.admin();
+const producer = kafka.producer({ allowAutoTopicCreation: false });
+
+beforeAll(async () => {
+  await admin.connect();
+  await producer.connect();
+});
+
+afterAll(async () => {
+  await producer.disconnect();
+  await admin.disconnect();
+  redis.disconnect();
+});
+
+async function createTopic(partitions: number, configEntries: Array<{ name: string; value: string }> = []) {
+  const topic = `th-test-${randomBytes(4).toString('hex')}`;
+  await admin.createTopics({
+    topics: [{ topic, numPartitions: partitions, configEntries }],
+    waitForLeaders: true,
+  });
+  return topic;
+}
+
+/** Produces `count` JSON messages with keys spread over the partitions; returns their expected event ids. */
+async function produce(topic: string, from: number, count: number): Promise<void> {
+  const chunk = 500;
+  for (let start = from; start < from + count; start += chunk) {
+    const messages: Message[] = [];
+    for (let i = start; i < Math.min(from + count, start + chunk); i++)
+      messages.push({ key: `key-${i % 17}`, value: JSON.stringify({ n: i }) });
+    await producer.send({ topic, acks: -1, messages });
+  }
+}
+
+/** The event ids of every message of `topic`, read back from the partitions' end offsets. */
+async function positionIds(topic: string): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (const { partition, high, low } of await admin.fetchTopicOffsets(topic))
+    for (let offset = BigInt(low); offset < BigInt(high); offset++)
+      out.add(ids.kafka(topic, partition, offset.toString()));
+  return out;
+}
+
+/** Positions of `expected` that have no job in the trigger's queue. */
+async function missingJobs(namespace: string, expected: Set<string>): Promise<string[]> {
+  const all = [...expected];
+  const pipeline = redis.pipeline();
+  for (const id of all)
+    pipeline.exists(`${keyPrefix}:${queueName({ key: `${namespace}/etl` })}:${toJobId(id)}`);
+  const results = (await pipeline.exec()) ?? [];
+  return all.filter((_, index) => results[index]?.[1] !== 1);
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+function kafkaTrigger(namespace: string, topic: string, url: string, extra: Record<string, unknown> = {}) {
+  return triggerDoc(namespace, 'etl', {
+    source: {
+      kafka: { brokers: brokers(), topics: [topic], startFrom: 'earliest', sessionTimeoutMs: 6000, ...extra },
+    },
+    target: { http: { url } },
+    delivery: { retries: 2, backoff: { initialMs: 50, maxMs: 500 } },
+  });
+}
+
+describe('kafka sensor', () => {
+  it('delivers N messages spread over 3 partitions as N distinct events, each with its position id', async () => {
+    const topic = await createTopic(3);
+    const total = 3000;
+    await produce(topic, 0, total);
+    const expected = await positionIds(topic);
+    expect(expected.size).toBe(total);
+    const sink = await startSink();
+    const hub = await startTestHub([kafkaTrigger(uniqueNamespace('kafka'), topic, sink.url)]);
+    try {
+      await sink.waitFor(() => sink.delivered.size >= total, 90_000, `${total} deliveries`);
+      expect(sink.delivered).toEqual(expected);
+      const first = sink.received.find((r) => r.id === ids.kafka(topic, 0, '0'))!;
+      expect(first.headers['ce-type']).toBe('io.triggerhub.kafka.message');
+      expect(first.headers['ce-kafkatopic']).toBe(topic);
+      expect(first.headers['ce-partitionkey']).toMatch(/^key-\d+$/);
+      expect(first.headers['content-type']).toBe('application/json');
+      expect(JSON.parse(first.body.toString())).toHaveProperty('n');
+    } finally {
+      await hub.close();
+      await sink.close();
+    }
+  });
+
+  it('a hub SIGKILLed mid-stream loses no message: the restarted hub resumes from the committed offsets', async () => {
+    const topic = await createTopic(3);
+    const total = 4000;
+    await produce(topic, 0, total / 2);
+    const sink = await startSink();
+    const namespace = uniqueNamespace('kafka-kill');
+    const dir = writeTriggerDir([kafkaTrigger(namespace, topic, sink.url)]);
+    const port = await freePort();
+    let hub = await spawnHub(dir, port);
+    try {
+      await sink.waitFor(() => sink.delivered.size >= 300, 90_000, 'the first deliveries');
+      // More messages arrive while the hub is being killed: some are in flight, none may be lost.
+      const producing = produce(topic, total / 2, total / 2);
+      hub.child.kill('SIGKILL');
+      await hub.exited;
+      await producing;
+      hub = await spawnHub(dir, port);
+      const expected = await positionIds(topic);
+      expect(expected.size).toBe(total);
+      // Every position is a job in the trigger's queue (waiting, active or done). The deliveries the dead hub
+      // had in flight come back only when BullMQ's stalled-job check runs, which is the dispatcher's promise.
+      await waitFor(
+        async () => (await missingJobs(namespace, expected)).length === 0,
+        110_000,
+        'every message enqueued',
+      );
+      await sink.waitFor(
+        () => [...expected].filter((id) => sink.delivered.has(id)).length >= total - 200,
+        60_000,
+        'deliveries after the restart',
+      );
+      for (const id of sink.delivered) expect(expected.has(id)).toBe(true);
+    } finally {
+      hub.child.kill('SIGKILL');
+      await hub.exited;
+      await sink.close();
+    }
+  });
+
+  it('keeps CloudEvents attributes, delivers binary values raw, and dead-letters malformed CloudEvents with the reason', async () => {
+    const topic = await createTopic(1);
+    const binary = Buffer.from([0xff, 0xfe, 0x00, 0x81, 0x42]);
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: [
+        // 0: a structured CloudEvent without a source
+        {
+          value: JSON.stringify({ specversion: '1.0', id: 'e-0', type: 'com.example.order' }),
+          headers: { 'content-type': 'application/cloudevents+json; charset=utf-8' },
+        },
+        // 1: a structured CloudEvent that is not even JSON
+        { value: '{"specversion": "1.0", ', headers: { 'content-type': 'application/cloudevents+json' } },
+        // 2: a value declared JSON that is not
+        { value: 'not json', headers: { 'content-type': 'application/json' } },
+        // 3: bytes that are not UTF-8
+        { key: 'k-bin', value: binary },
+        // 4: a binary-mode CloudEvent (CloudEvents Kafka binding)
+        {
+          key: 'order-7',
+          value: JSON.stringify({ total: 12 }),
+          headers: {
+            ce_specversion: '1.0',
+            ce_id: 'order-7-created',
+            ce_source: '/shop/orders',
+            ce_type: 'com.example.order.created',
+            ce_subject: 'order-7',
+            ce_tenant: 'acme',
+            'content-type': 'application/json',
+          },
+        },
+        // 5: a structured CloudEvent
+        {
+          value: JSON.stringify({
+            specversion: '1.0',
+            id: 'order-8-created',
+            source: '/shop/orders',
+            type: 'com.example.order.created',
+            datacontenttype: 'application/json',
+            data: { total: 8 },
+          }),
+          headers: { 'content-type': 'application/cloudevents+json' },
+        },
+        // 6: plain text with a legal and an illegal header name
+        { value: 'hello', headers: { traceparent: '00-abc-def-01', 'x-request-id': 'r1' } },
+      ],
+    });
+    const sink = await startSink();
+    const namespace = uniqueNamespace('kafka-bad');
+    const hub = await startTestHub([kafkaTrigger(namespace, topic, sink.url)]);
+    const at = (offset: number) => ids.kafka(topic, 0, String(offset));
+    try {
+      await sink.waitFor(
+        () => [3, 4, 5, 6].every((o) => sink.delivered.has(at(o))),
+        60_000,
+        'the good messages',
+      );
+      const queue = hub.engine.get(`${namespace}/etl`)!.running!.queue.queue;
+      const failed = new Map<string, string>();
+      for (let i = 0; i < 60 && failed.size < 3; i++) {
+        for (const job of await queue.getFailed(0, 100)) failed.set(job.id!, job.failedReason);
+        if (failed.size < 3) await new Promise((r) => setTimeout(r, 250));
+      }
+      expect(failed.get(toJobId(at(0)))).toMatch(
+        /TH_ERR_POISON_EVENT: a malformed structured CloudEvent: .*source/,
+      );
+      expect(failed.get(toJobId(at(1)))).toMatch(/TH_ERR_POISON_EVENT: a malformed structured CloudEvent/);
+      expect(failed.get(toJobId(at(2)))).toMatch(/declared application\/json but is not valid JSON/);
+      for (const offset of [0, 1, 2]) expect(sink.counts.get(at(offset))).toBeUndefined();
+
+      const byId = (offset: number) => sink.received.find((r) => r.id === at(offset))!;
+      expect(byId(3).body).toEqual(binary);
+      expect(byId(3).headers['content-type']).toBe('application/octet-stream');
+      expect(byId(3).headers['ce-partitionkey']).toBe('k-bin');
+
+      const binaryMode = byId(4);
+      expect(binaryMode.headers['ce-type']).toBe('com.example.order.created');
+      expect(binaryMode.headers['ce-source']).toBe('/shop/orders');
+      expect(binaryMode.headers['ce-subject']).toBe('order-7');
+      expect(binaryMode.headers['ce-tenant']).toBe('acme');
+      expect(binaryMode.headers['ce-originalid']).toBe('order-7-created');
+      expect(binaryMode.headers['ce-partitionkey']).toBe('order-7');
+      expect(JSON.parse(binaryMode.body.toString())).toEqual({ total: 12 });
+
+      const structured = byId(5);
+      expect(structured.headers['ce-originalid']).toBe('order-8-created');
+      expect(structured.headers['ce-source']).toBe('/shop/orders');
+      expect(JSON.parse(structured.body.toString())).toEqual({ total: 8 });
+
+      expect(byId(6).body.toString()).toBe('hello');
+      expect(byId(6).headers['ce-traceparent']).toBe('00-abc-def-01');
+      expect(byId(6).headers['ce-x-request-id']).toBeUndefined();
+    } finally {
+      await hub.close();
+      await sink.close();
+    }
+  });
+});

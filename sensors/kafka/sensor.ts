@@ -1,0 +1,160 @@
+// Kafka: a consumer group whose every fetched batch (one partition's messages) becomes ONE emit, i.e. one
+// addBulk into Redis, and whose offsets are resolved and committed only after that emit resolved.
+//   - Redis down: the emit rejects, nothing is resolved or committed; the batch is retried with backoff
+//     while heartbeating (the group keeps the partition), and re-fetched if the partition moved meanwhile.
+//   - Rebalance or crash: uncommitted messages are read again by whoever owns the partition next; their
+//     ids are their positions, so the ones already in Redis are no-ops. Only what was in flight is re-read.
+
+import { type Consumer, type EachBatchPayload, Kafka } from 'kafkajs';
+import { backoffDelay, defaultBackoff, retry, sleep } from '../../src/retry/backoff.ts';
+import type { Sensor, SensorContext, SensorHealth } from '../../src/sensor/sensor.ts';
+import { kafkaConfig } from './client.ts';
+import { kafkaMessageToEvent } from './message.ts';
+import type { KafkaSpec } from './spec.ts';
+
+export function defaultGroupId(namespace: string, name: string): string {
+  return `trigger-hub.${namespace}.${name}`;
+}
+
+export function createKafkaSensor(spec: KafkaSpec, context: SensorContext): Sensor {
+  const { trigger, emit, log, signal } = context;
+  const kafka = new Kafka(kafkaConfig(spec, log));
+  const groupId = spec.groupId ?? defaultGroupId(trigger.namespace, trigger.name);
+  const messageContext = { source: `/triggerhub/kafka/${trigger.key}`, eventType: spec.eventType };
+  let consumer: Consumer | undefined;
+  let running: Promise<void> | undefined;
+  let health: SensorHealth = { connected: false, message: 'connecting' };
+  let lastEventAt: string | undefined;
+
+  function setHealth(connected: boolean, message?: string): void {
+    health = {
+      connected,
+      ...(message ? { message } : {}),
+      ...(lastEventAt ? { lastEventAt } : {}),
+    };
+  }
+
+  async function eachBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale } = payload;
+    if (batch.messages.length === 0) return;
+    const events = batch.messages.map((message) =>
+      kafkaMessageToEvent(batch.topic, batch.partition, message, messageContext),
+    );
+    for (let attempt = 1; ; attempt++) {
+      // Stopping, or the partition was revoked/seeked: leave it unresolved; it is read again.
+      if (!isRunning() || isStale() || signal.aborted) return;
+      try {
+        await emit(events);
+        break;
+      } catch (error) {
+        const delay = backoffDelay(defaultBackoff, attempt);
+        setHealth(false, `events not yet durable, retrying: ${(error as Error).message}`);
+        log.warn(
+          {
+            err: error,
+            topic: batch.topic,
+            partition: batch.partition,
+            offset: batch.firstOffset(),
+            attempt,
+          },
+          'kafka batch not enqueued; offsets not committed, retrying',
+        );
+        await waitHeartbeating(delay, heartbeat);
+      }
+    }
+    const last = batch.messages[batch.messages.length - 1]!.offset;
+    resolveOffset(last);
+    lastEventAt = new Date().toISOString();
+    setHealth(true);
+    // A commit that fails (rebalance in progress, coordinator moved) is not lost work: the next commit of
+    // this partition covers it, or its next owner re-reads the batch and the re-emit adds nothing.
+    await commitOffsetsIfNecessary({
+      topics: [
+        { topic: batch.topic, partitions: [{ partition: batch.partition, offset: nextOffset(last) }] },
+      ],
+    });
+    await heartbeat();
+  }
+
+  /** Sleeps `ms` while keeping the group membership alive (a long Redis outage must not cost the partition). */
+  async function waitHeartbeating(ms: number, heartbeat: () => Promise<void>): Promise<void> {
+    const until = Date.now() + ms;
+    while (!signal.aborted && Date.now() < until) {
+      await sleep(Math.min(spec.heartbeatIntervalMs, until - Date.now()), signal);
+      await heartbeat();
+    }
+  }
+
+  async function connectAndRun(): Promise<void> {
+    await retry(
+      async () => {
+        if (signal.aborted) return;
+        const created = kafka.consumer({
+          groupId,
+          sessionTimeout: spec.sessionTimeoutMs,
+          heartbeatInterval: spec.heartbeatIntervalMs,
+          maxBytesPerPartition: spec.maxBytesPerPartition,
+          maxBytes: Math.max(spec.maxBytesPerPartition * spec.partitionsConsumedConcurrently, 10_485_760),
+          retry: { retries: 8 },
+        });
+        created.on(created.events.GROUP_JOIN, (event) => {
+          setHealth(true);
+          log.info(
+            { groupId, assignment: event.payload.memberAssignment },
+            'kafka consumer joined its group',
+          );
+        });
+        created.on(created.events.CRASH, (event) => {
+          setHealth(false, `consumer crashed: ${event.payload.error.message}`);
+          log.warn(
+            { err: event.payload.error, restart: event.payload.restart },
+            'kafka consumer crashed; kafkajs restarts it',
+          );
+        });
+        created.on(created.events.DISCONNECT, () => setHealth(false, 'disconnected'));
+        try {
+          await created.connect();
+          await created.subscribe({
+            topics: spec.topics ?? [new RegExp(spec.topicPattern!)],
+            fromBeginning: spec.startFrom === 'earliest',
+          });
+          await created.run({
+            autoCommit: false,
+            eachBatchAutoResolve: false,
+            partitionsConsumedConcurrently: spec.partitionsConsumedConcurrently,
+            eachBatch,
+          });
+        } catch (error) {
+          await created.disconnect().catch(() => {});
+          throw error;
+        }
+        consumer = created;
+      },
+      {
+        signal,
+        onRetry: (error, attempt, delayMs) => {
+          setHealth(false, `cannot connect: ${(error as Error).message}`);
+          log.warn({ err: error, attempt, delayMs }, 'kafka consumer could not start; retrying');
+        },
+      },
+    );
+  }
+
+  return {
+    async start() {
+      running = connectAndRun().catch((error) => {
+        if (!signal.aborted) log.error({ err: error }, 'kafka consumer gave up');
+      });
+    },
+    async stop() {
+      await running;
+      // disconnect() waits for the batches in progress: their emits settle before the consumer leaves.
+      await consumer?.disconnect().catch((error) => log.warn({ err: error }, 'kafka disconnect failed'));
+    },
+    health: () => health,
+  };
+}
+
+function nextOffset(offset: string): string {
+  return (BigInt(offset) + 1n).toString();
+}

@@ -1,0 +1,59 @@
+// Connection settings of the real-service test stack, for tests.
+// `npm run services -- up` (or the integration suite's global setup) writes them to .data/services/env.json;
+// variables already set in the environment win, so the suite can also run against another stack
+// (for example deploy/compose.yaml with the same TH_* variables exported).
+import { readFileSync } from 'node:fs';
+import { envFile } from '../../scripts/services/lib/paths.ts';
+
+/** Every setting, with the service that provides it. */
+export const SERVICE_ENV_KEYS = {
+  TH_REDIS_URL: 'redis',
+  TH_REDIS_CLUSTER_NODES: 'redis-cluster',
+  TH_NATS_URL: 'nats',
+  TH_KAFKA_BROKERS: 'kafka',
+  TH_KINESIS_ENDPOINT: 'kinesalite',
+  TH_MINIO_ENDPOINT: 'minio',
+  TH_MINIO_ACCESS_KEY: 'minio',
+  TH_MINIO_SECRET_KEY: 'minio',
+  TH_MINIO_WEBHOOK_TOKEN: 'minio',
+  TH_MINIO_WEBHOOK_PORT: 'minio',
+  TH_MINIO_WEBHOOK_ARN: 'minio',
+  TH_KUBECONFIG: 'kube-apiserver',
+} as const;
+
+export type ServiceEnvKey = keyof typeof SERVICE_ENV_KEYS;
+export type ServiceEnv = Record<ServiceEnvKey, string>;
+
+function readEnvFile(): Partial<ServiceEnv> {
+  try {
+    return JSON.parse(readFileSync(envFile, 'utf8')) as Partial<ServiceEnv>;
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * The settings of the running services. With keys, only those are required (and returned); without, all.
+ * Throws, naming the services to start, when one is not up.
+ */
+export function serviceEnv(): ServiceEnv;
+export function serviceEnv<K extends ServiceEnvKey>(...keys: K[]): Pick<ServiceEnv, K>;
+export function serviceEnv(...keys: ServiceEnvKey[]): Partial<ServiceEnv> {
+  const wanted = keys.length ? keys : (Object.keys(SERVICE_ENV_KEYS) as ServiceEnvKey[]);
+  const file = readEnvFile();
+  const out: Partial<ServiceEnv> = {};
+  const missing: ServiceEnvKey[] = [];
+  for (const key of wanted) {
+    const value = process.env[key] || file[key];
+    if (value) out[key] = value;
+    else missing.push(key);
+  }
+  if (missing.length) {
+    const services = [...new Set(missing.map((k) => SERVICE_ENV_KEYS[k]))];
+    throw new Error(
+      `test services not up: ${services.join(', ')} (no ${missing.join(', ')} in the environment or ${envFile}). ` +
+        `Start them with \`npm run services -- up ${services.join(' ')}\`; their logs are in .data/services/logs/.`,
+    );
+  }
+  return out;
+}
