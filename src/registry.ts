@@ -2,11 +2,13 @@
 // sensors/ and one line here.
 
 import { cronSensor } from '../sensors/cron/index.ts';
+import { kafkaSensor } from '../sensors/kafka/index.ts';
 import { kinesisSensor } from '../sensors/kinesis/index.ts';
 import { webhookSensor } from '../sensors/webhook/index.ts';
 
 export const builtinSensors = {
   cron: cronSensor,
+  kafka: kafkaSensor,
   kinesis: kinesisSensor,
   webhook: webhookSensor,
 } as const;
