@@ -3,12 +3,13 @@
 import { say } from './lib/log.ts';
 import { envFile } from './lib/paths.ts';
 import { ALIASES, resolveServices, SERVICES } from './registry.ts';
-import { down, runningEnv, status, up } from './stack.ts';
+import { down, install, runningEnv, status, up } from './stack.ts';
 
 const usage = `usage: npm run services -- <command> [service...]
 
 commands:
   up      install (cached) and start the services, wait until they answer, write ${envFile}
+  install install (or build) the services into the cache without starting them
   down    stop the services this script started (by pid file)
   status  show each service: up/down, pid, port
   env     print the connection settings of the running services as export lines
@@ -29,6 +30,8 @@ async function main(argv: string[]): Promise<number> {
       const result = await up(names);
       return result.failed.length ? 1 : 0;
     }
+    case 'install':
+      return (await install(names)).length ? 1 : 0;
     case 'down':
       await down(names);
       return 0;

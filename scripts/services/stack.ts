@@ -175,6 +175,22 @@ export function up(names: string[] = []): Promise<UpResult> {
   });
 }
 
+/** Installs the named services (none: all) without starting them: to warm a cache, or to time a cold one. */
+export async function install(names: string[] = []): Promise<string[]> {
+  const failed: string[] = [];
+  for (const svc of resolveServices(names, true)) {
+    const t0 = Date.now();
+    try {
+      await serialInstall(() => svc.install());
+      say(svc.name, `installed (${formatDuration(Date.now() - t0)})`);
+    } catch (err) {
+      say(svc.name, `FAILED: ${(err as Error).message}`);
+      failed.push(svc.name);
+    }
+  }
+  return failed;
+}
+
 /** Stops the named services (none: all), only through their pid files, dependents first. */
 export function down(names: string[] = []): Promise<string[]> {
   return withLock(async () => {
