@@ -4,8 +4,10 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel, type Message } from 'kafkajs';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ids, toJobId } from '../../src/envelope/ids.ts';
+import { HubError } from '../../src/errors.ts';
 import { keyPrefix, queueName } from '../../src/queue/keys.ts';
 import {
   freePort,
@@ -17,6 +19,8 @@ import {
   writeTriggerDir,
 } from '../../test/support/hub.ts';
 import { startSink } from '../../test/support/sink.ts';
+import { createKafkaSensor } from './sensor.ts';
+import { kafkaSpec } from './spec.ts';
 
 function brokers(): string[] {
   const value = process.env.TH_KAFKA_BROKERS;
@@ -98,6 +102,56 @@ function kafkaTrigger(namespace: string, topic: string, url: string, extra: Reco
 }
 
 describe('kafka sensor', () => {
+  it('commits no offset while the emit fails (Redis down), retries the batch, and commits once it is durable', async () => {
+    const topic = await createTopic(1);
+    const total = 1500;
+    await produce(topic, 0, total);
+    const groupId = `th-test-${randomBytes(4).toString('hex')}`;
+    const committed = async () =>
+      Number((await admin.fetchOffsets({ groupId, topics: [topic] }))[0]!.partitions[0]!.offset);
+    const durable = new Set<string>();
+    const committedWhileFailing: number[] = [];
+    let failures = 0;
+    const abort = new AbortController();
+    const sensor = createKafkaSensor(
+      kafkaSpec.parse({
+        brokers: brokers(),
+        topics: [topic],
+        groupId,
+        startFrom: 'earliest',
+        sessionTimeoutMs: 6000,
+      }),
+      {
+        trigger: { namespace: 't', name: 'emit-fails', key: 't/emit-fails' },
+        log: pino({ level: 'silent' }),
+        webhooks: { register: () => () => {} },
+        state: { redis, key: (...parts) => ['th', '{t/emit-fails}', ...parts].join(':') },
+        signal: abort.signal,
+        emit: async (events) => {
+          if (failures < 3) {
+            failures++;
+            committedWhileFailing.push(await committed());
+            throw new HubError('TH_ERR_QUEUE_UNAVAILABLE', 'events not enqueued: connect ECONNREFUSED');
+          }
+          for (const event of events) durable.add(event.id);
+          return { enqueued: events.length, filtered: 0 };
+        },
+      },
+    );
+    await sensor.start();
+    try {
+      await waitFor(async () => durable.size === total, 60_000, `${total} durable events`);
+      expect(failures).toBe(3);
+      // Nothing was committed while the first batch could not be written (-1: no offset yet).
+      expect(committedWhileFailing).toEqual([-1, -1, -1]);
+      expect(durable).toEqual(await positionIds(topic));
+      await waitFor(async () => (await committed()) === total, 30_000, 'the offsets committed');
+    } finally {
+      abort.abort();
+      await sensor.stop();
+    }
+  });
+
   it('delivers N messages spread over 3 partitions as N distinct events, each with its position id', async () => {
     const topic = await createTopic(3);
     const total = 3000;
