@@ -40,6 +40,42 @@ function fromCloudEvent(event: CloudEventV1<unknown>): EventInput {
   return input as EventInput;
 }
 
+/**
+ * The cloudevents package makes up a random id for an event without one (which would defeat de-duplication)
+ * and does not insist on source and type, so the required attributes are checked here first.
+ */
+function requireAttributes(request: WebhookRequest, body: string | Buffer): void {
+  const check = (attributes: Record<string, unknown>, where: string) => {
+    if (attributes.specversion !== '1.0')
+      throw new Error(`${where}specversion must be "1.0", got ${JSON.stringify(attributes.specversion)}`);
+    for (const name of ['id', 'source', 'type']) {
+      if (typeof attributes[name] !== 'string' || attributes[name] === '')
+        throw new Error(`${where}the required attribute "${name}" is missing or empty`);
+    }
+  };
+  if (typeof body !== 'string') {
+    check(
+      {
+        specversion: header(request, 'ce-specversion'),
+        id: header(request, 'ce-id'),
+        source: header(request, 'ce-source'),
+        type: header(request, 'ce-type'),
+      },
+      '',
+    );
+    return;
+  }
+  const parsed: unknown = JSON.parse(body);
+  const batch = (header(request, 'content-type') ?? '').startsWith('application/cloudevents-batch');
+  const events = batch ? parsed : [parsed];
+  if (!Array.isArray(events)) throw new Error('a CloudEvents batch must be a JSON array');
+  events.forEach((event, index) => {
+    if (event === null || typeof event !== 'object' || Array.isArray(event))
+      throw new Error(`${batch ? `event ${index}: ` : ''}a CloudEvent must be a JSON object`);
+    check(event as Record<string, unknown>, batch ? `event ${index}: ` : '');
+  });
+}
+
 export function createWebhookSensor(spec: WebhookSpec, context: SensorContext): Sensor {
   const { trigger, emit, webhooks } = context;
   // Resolved once at start: a missing secret is a Trigger error, not a per-request surprise.
@@ -76,7 +112,11 @@ export function createWebhookSensor(spec: WebhookSpec, context: SensorContext): 
   function toEvents(request: WebhookRequest): EventInput[] {
     if (isCloudEvent(request)) {
       try {
-        const parsed = HTTP.toEvent({ headers: request.headers, body: request.body });
+        // Structured and batch bodies are JSON text (cloudevents mis-reads them as bytes); binary-mode data stays bytes.
+        const structured = header(request, 'ce-specversion') === undefined;
+        const body = structured ? request.body.toString('utf8') : request.body;
+        requireAttributes(request, body);
+        const parsed = HTTP.toEvent({ headers: request.headers, body });
         return (Array.isArray(parsed) ? parsed : [parsed]).map(fromCloudEvent);
       } catch (error) {
         throw new HubError('TH_ERR_BAD_REQUEST', `not a valid CloudEvent: ${(error as Error).message}`);

@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { configFromEnv } from '../config.ts';
+import { startControllerMode } from '../controller/controller-mode.ts';
 import { startEchoFunction } from '../demo/echo-function.ts';
 import { errorMessage } from '../errors.ts';
 import { createLogger, startHub } from '../hub.ts';
@@ -20,6 +21,14 @@ const program = new Command('trigger-hub')
   .description('Event-driven trigger hub: sensors → CloudEvents → durable queue → functions')
   .showHelpAfterError();
 
+type RunOptions = {
+  triggers?: string;
+  port?: number;
+  host?: string;
+  demoEcho?: number;
+  kubernetes?: string | true;
+};
+
 const output = () =>
   new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text');
 
@@ -30,7 +39,8 @@ program
   .option('-p, --port <port>', 'HTTP port (TH_PORT)', (value) => Number(value))
   .option('--host <host>', 'HTTP bind address (TH_HOST)')
   .option('--demo-echo <port>', 'also start the demo echo function on this port', (value) => Number(value))
-  .action(async (options: { triggers?: string; port?: number; host?: string; demoEcho?: number }) => {
+  .option('--kubernetes [namespaces]', 'controller mode: Trigger resources of the cluster (all or a,b,c)')
+  .action(async (options: RunOptions) => {
     const config = configFromEnv();
     if (options.triggers) config.triggersDir = options.triggers;
     if (options.port !== undefined) config.port = options.port;
@@ -38,8 +48,11 @@ program
     const log = createLogger(config.logLevel);
     const echo = options.demoEcho ? await startEchoFunction(options.demoEcho, log) : undefined;
     const hub = await startHub({ config, log });
-    await applyTriggerDirectory(config.triggersDir, hub.engine, log);
-    const stopWatching = watchTriggerDirectory(config.triggersDir, hub.engine, log);
+    const stopWatching = options.kubernetes
+      ? await startControllerMode(hub, options.kubernetes, log)
+      : await applyTriggerDirectory(config.triggersDir, hub.engine, log).then(() =>
+          watchTriggerDirectory(config.triggersDir, hub.engine, log),
+        );
     let stopping = false;
     const shutdown = async (signal: string) => {
       if (stopping) return;

@@ -107,7 +107,13 @@ export function createDispatcher(options: DispatcherOptions): Worker<EventJobDat
       },
     },
   });
-  // Redis outages: the worker reconnects by itself; say so without crashing.
-  worker.on('error', (error) => options.log.warn({ err: error }, 'dispatcher error'));
+  // Redis outages: the worker reconnects by itself; say so without crashing, once per kind of error a minute.
+  let lastError = { message: '', at: 0 };
+  worker.on('error', (error) => {
+    const now = Date.now();
+    if (error.message === lastError.message && now - lastError.at < 60_000) return;
+    lastError = { message: error.message, at: now };
+    options.log.warn({ err: error }, 'dispatcher error (repeats are silenced for a minute)');
+  });
   return worker;
 }

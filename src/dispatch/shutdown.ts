@@ -1,15 +1,14 @@
 import type { Worker } from 'bullmq';
+import { withTimeout } from '../retry/timeout.ts';
 
 /**
- * Closes a worker gracefully: in-flight deliveries finish if they can within the deadline; past it the
- * worker is closed by force and its active jobs return to the queue when their locks lapse.
+ * Closes a worker gracefully: in-flight deliveries may finish within the deadline. Past it we stop waiting
+ * (BullMQ cannot turn a graceful close into a forced one); jobs still active return to the queue when their
+ * locks lapse, so nothing is lost, at worst delivered again.
  */
-export async function dispatchShutdown(worker: Worker, deadlineMs: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<'late'>((resolve) => {
-    timer = setTimeout(() => resolve('late'), deadlineMs);
-  });
-  const outcome = await Promise.race([worker.close().then(() => 'closed' as const), deadline]);
-  clearTimeout(timer);
-  if (outcome === 'late') await worker.close(true);
+export async function dispatchShutdown(worker: Worker, deadlineMs: number): Promise<'closed' | 'deadline'> {
+  return withTimeout(worker.close(), deadlineMs, 'deadline').then(
+    () => 'closed' as const,
+    () => 'deadline' as const,
+  );
 }

@@ -6,6 +6,7 @@ import { type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { toJobId } from '../envelope/ids.ts';
 import { HubError } from '../errors.ts';
+import { withTimeout } from '../retry/timeout.ts';
 import type { TriggerRef } from '../sensor/sensor.ts';
 import type { DeliverySpec } from '../trigger/schema.ts';
 import type { EventJobData } from './job.ts';
@@ -14,6 +15,11 @@ import { keyPrefix, queueName } from './keys.ts';
 /** Completed jobs are kept this long so a re-sent source position within the window is still recognized. */
 export const dedupeWindow = { age: 3600, count: 20_000 };
 const maxBatch = 1000;
+/**
+ * BullMQ waits for a connection that is not up yet instead of failing; past this the emit fails (webhooks
+ * answer 503, sources do not ack). A write that lands later is harmless: ids are deterministic.
+ */
+const enqueueTimeoutMs = 5000;
 
 interface PendingBatch {
   jobs: Array<{ name: string; data: EventJobData; opts: JobsOptions }>;
@@ -64,7 +70,11 @@ export class EventQueue {
     const batch = this.pending;
     if (!batch) return;
     this.pending = undefined;
-    this.queue.addBulk(batch.jobs).then(
+    withTimeout(
+      this.queue.addBulk(batch.jobs),
+      enqueueTimeoutMs,
+      `Redis did not answer within ${enqueueTimeoutMs} ms`,
+    ).then(
       () => {
         for (const waiter of batch.waiters) waiter.resolve();
       },
@@ -81,7 +91,8 @@ export class EventQueue {
     );
   }
 
+  /** Closes the queue; gives up waiting after a few seconds when Redis is away (nothing is pending then). */
   async close(): Promise<void> {
-    await this.queue.close();
+    await withTimeout(this.queue.close(), 5000, 'queue close timed out').catch(() => {});
   }
 }

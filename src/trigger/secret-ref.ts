@@ -35,7 +35,18 @@ export function describeSecretRef(ref: SecretRef): string {
   return `secret ${ref.secretKeyRef?.name}/${ref.secretKeyRef?.key}`;
 }
 
-/** Resolves a reference in standalone mode (env or file). Secrets come from the controller in cluster mode. */
+/**
+ * Values of `secretKeyRef`s, filled by the controller (cluster mode) from the Secrets in the Trigger's own
+ * namespace before it applies the Trigger. Keyed by the parsed reference object itself, not by name, so a
+ * Trigger can only ever receive a value read from its own namespace.
+ */
+const clusterSecrets = new WeakMap<object, string>();
+
+export function bindClusterSecret(secretKeyRef: NonNullable<SecretRef['secretKeyRef']>, value: string): void {
+  clusterSecrets.set(secretKeyRef, value);
+}
+
+/** Resolves a reference: env or file (standalone), or a Secret the controller read (cluster mode). */
 export function resolveSecret(ref: SecretRef, env: NodeJS.ProcessEnv = process.env): string {
   if (ref.env !== undefined) {
     const value = env[ref.env];
@@ -50,6 +61,8 @@ export function resolveSecret(ref: SecretRef, env: NodeJS.ProcessEnv = process.e
       throw new HubError('TH_ERR_CONFIG', `the secret file ${ref.file} cannot be read`, { cause: error });
     }
   }
+  const bound = ref.secretKeyRef ? clusterSecrets.get(ref.secretKeyRef) : undefined;
+  if (bound !== undefined) return bound;
   throw new HubError(
     'TH_ERR_CONFIG',
     `${describeSecretRef(ref)}: Secret references are resolved in cluster mode only; use env or file in standalone mode`,
