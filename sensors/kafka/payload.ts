@@ -5,7 +5,12 @@
 //   - A value declared anything else travels as bytes (data_base64) with that content type, untouched.
 
 import { isUtf8 } from 'node:buffer';
-import { coreAttributes, isJsonContentType, isLegalExtensionName } from '../../src/envelope/event.ts';
+import {
+  coreAttributes,
+  type EventInput,
+  isJsonContentType,
+  isLegalExtensionName,
+} from '../../src/envelope/event.ts';
 
 export interface DecodedData {
   datacontenttype?: string;
@@ -99,4 +104,115 @@ export function checkCloudEvent(candidate: unknown): CloudEventCheck {
       attributes[name] = value;
   }
   return { ok: true, attributes };
+}
+
+export interface BrokerMessage {
+  /** The deterministic id of the message's position (the queue's job id). */
+  id: string;
+  /** Extensions that say where the message was read (topic/partition/offset, stream/sequence). */
+  position: Record<string, string | number>;
+  /** Header values as text (undefined: not UTF-8), names as received. */
+  headers: Map<string, string | undefined>;
+  value: Buffer | null;
+  /** The message key (Kafka), as partitionkey unless the event has its own. */
+  key?: string | undefined;
+  /** When the broker stored the message. */
+  time?: string | undefined;
+  /** The broker's subject/topic: the `subject` of a plain message. */
+  subject: string;
+  /** Header prefix of binary-mode CloudEvents attributes: `ce_` (Kafka), `ce-` (NATS). */
+  cePrefix: string;
+  /** `source` and `type` of plain messages. */
+  source: string;
+  eventType: string;
+}
+
+const structuredType = 'application/cloudevents+json';
+const batchType = 'application/cloudevents-batch';
+
+function header(headers: Map<string, string | undefined>, name: string): string | undefined {
+  for (const [key, value] of headers) if (key.toLowerCase() === name) return value;
+  return undefined;
+}
+
+/**
+ * A broker message → the hub's envelope, following the CloudEvents protocol bindings where the message
+ * already is a CloudEvent:
+ *   - binary mode: `<prefix><attribute>` headers carry the attributes, `content-type` is datacontenttype, the
+ *     value is the data;
+ *   - structured mode: `content-type: application/cloudevents+json`, the value is the whole event as JSON.
+ * Anything else is a plain message wrapped in a new event. A CloudEvent that breaks the spec is poison.
+ *
+ * The event id is ALWAYS the message's position, even for a message that carries its own CloudEvents id,
+ * which is kept as the `originalid` extension. The id is the queue's job id: a position id makes a re-read
+ * of the same position (after a crash, a rebalance, a redelivery) a no-op, and two different messages never
+ * collapse into one, whatever ids their producers chose (a producer that reuses ids, or two producers with
+ * the same id scheme, would otherwise lose events silently).
+ */
+export function brokerMessageToEvent(message: BrokerMessage): EventInput {
+  const { headers, value, key } = message;
+  const position = { ...message.position, id: message.id };
+  const contentType = header(headers, 'content-type');
+  const plain = {
+    source: message.source,
+    type: message.eventType,
+    subject: message.subject,
+    ...(message.time ? { time: message.time } : {}),
+  };
+  const poison = (reason: string): EventInput => ({
+    ...plain,
+    ...(key === undefined ? {} : { partitionkey: key }),
+    ...decodeData(value, 'application/octet-stream'),
+    ...position,
+    poison: reason,
+  });
+
+  const mime = contentType?.split(';')[0]?.trim().toLowerCase();
+  if (mime === structuredType) {
+    if (value === null || value.length === 0) return poison('a structured CloudEvent with an empty value');
+    const parsed = decodeData(value, 'application/json');
+    if (parsed.poison !== undefined) return poison(`a malformed structured CloudEvent: ${parsed.poison}`);
+    const checked = checkCloudEvent(parsed.data);
+    if (!checked.ok) return poison(`a malformed structured CloudEvent: ${checked.reason}`);
+    return fromCloudEvent(checked.attributes, position, key);
+  }
+  if (mime?.startsWith(batchType))
+    return poison('a CloudEvents batch cannot be one message (the broker bindings have no batch mode)');
+
+  const prefix = message.cePrefix;
+  if (header(headers, `${prefix}specversion`) !== undefined) {
+    const attributes: Record<string, unknown> = {};
+    for (const [name, text] of headers) {
+      const lower = name.toLowerCase();
+      if (lower.startsWith(prefix) && text !== undefined) attributes[lower.slice(prefix.length)] = text;
+    }
+    const checked = checkCloudEvent(attributes);
+    if (!checked.ok) return poison(`a malformed binary-mode CloudEvent: ${checked.reason}`);
+    const { poison: reason, ...data } = decodeData(value, contentType);
+    const event = fromCloudEvent({ ...checked.attributes, ...data }, position, key);
+    return reason === undefined ? event : { ...event, poison: reason };
+  }
+
+  return {
+    ...headerExtensions(headers),
+    ...(key === undefined ? {} : { partitionkey: key }),
+    ...plain,
+    ...decodeData(value, contentType),
+    ...position,
+  };
+}
+
+/** A CloudEvent keeps every attribute but its id (see above); the key fills partitionkey if it has none. */
+function fromCloudEvent(
+  attributes: Record<string, unknown>,
+  position: Record<string, string | number> & { id: string },
+  key: string | undefined,
+): EventInput {
+  const { id, specversion: _specversion, ...rest } = attributes;
+  return {
+    ...(key === undefined ? {} : { partitionkey: key }),
+    ...rest,
+    originalid: id as string,
+    ...position,
+  } as unknown as EventInput;
 }

@@ -1,0 +1,258 @@
+// The NATS sensor against the real nats-server (JetStream on) of the service stack.
+
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { connect, headers, type JetStreamManager, type NatsConnection } from 'nats';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ids, toJobId } from '../../src/envelope/ids.ts';
+import { HubError } from '../../src/errors.ts';
+import { keyPrefix, queueName } from '../../src/queue/keys.ts';
+import {
+  freePort,
+  redisUrl,
+  spawnHub,
+  startTestHub,
+  triggerDoc,
+  uniqueNamespace,
+  writeTriggerDir,
+} from '../../test/support/hub.ts';
+import { startSink } from '../../test/support/sink.ts';
+import { createNatsSensor } from './sensor.ts';
+import { natsSpec } from './spec.ts';
+
+function natsUrl(): string {
+  const value = process.env.TH_NATS_URL;
+  if (!value) throw new Error('TH_NATS_URL is not set: run with the integration project');
+  return value;
+}
+
+let nc: NatsConnection;
+let jsm: JetStreamManager;
+const redis = new Redis(redisUrl());
+
+beforeAll(async () => {
+  nc = await connect({ servers: natsUrl() });
+  jsm = await nc.jetstreamManager();
+});
+
+afterAll(async () => {
+  await nc.drain();
+  redis.disconnect();
+});
+
+async function createStream(): Promise<string> {
+  const name = `TH_${randomBytes(4).toString('hex').toUpperCase()}`;
+  await jsm.streams.add({ name, subjects: [`${name.toLowerCase()}.>`] });
+  return name;
+}
+
+async function publish(stream: string, from: number, count: number): Promise<void> {
+  const js = nc.jetstream();
+  const chunk = 250;
+  for (let start = from; start < from + count; start += chunk) {
+    const acks = [];
+    for (let i = start; i < Math.min(from + count, start + chunk); i++)
+      acks.push(js.publish(`${stream.toLowerCase()}.orders`, JSON.stringify({ n: i })));
+    await Promise.all(acks);
+  }
+}
+
+function expectedIds(stream: string, total: number): Set<string> {
+  return new Set(Array.from({ length: total }, (_, i) => ids.jetstream(stream, i + 1)));
+}
+
+async function missingJobs(namespace: string, expected: Set<string>): Promise<string[]> {
+  const all = [...expected];
+  const pipeline = redis.pipeline();
+  for (const id of all)
+    pipeline.exists(`${keyPrefix}:${queueName({ key: `${namespace}/js` })}:${toJobId(id)}`);
+  const results = (await pipeline.exec()) ?? [];
+  return all.filter((_, index) => results[index]?.[1] !== 1);
+}
+
+async function waitFor(
+  check: () => Promise<boolean> | boolean,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+function jetStreamTrigger(
+  namespace: string,
+  stream: string,
+  url: string,
+  extra: Record<string, unknown> = {},
+) {
+  return triggerDoc(namespace, 'js', {
+    source: { nats: { servers: [natsUrl()], jetstream: { stream, ackWaitMs: 4000, ...extra } } },
+    target: { http: { url } },
+    delivery: { retries: 2, backoff: { initialMs: 50, maxMs: 500 } },
+  });
+}
+
+describe('nats sensor, JetStream', () => {
+  it('delivers N stream messages as N distinct events, each with its stream-sequence id', async () => {
+    const stream = await createStream();
+    const total = 3000;
+    await publish(stream, 0, total);
+    const sink = await startSink();
+    const hub = await startTestHub([jetStreamTrigger(uniqueNamespace('js'), stream, sink.url)]);
+    try {
+      await sink.waitFor(() => sink.delivered.size >= total, 90_000, `${total} deliveries`);
+      expect(sink.delivered).toEqual(expectedIds(stream, total));
+      const first = sink.received.find((r) => r.id === ids.jetstream(stream, 1))!;
+      expect(first.headers['ce-type']).toBe('io.triggerhub.nats.message');
+      expect(first.headers['ce-subject']).toBe(`${stream.toLowerCase()}.orders`);
+      expect(first.headers['ce-natssequence']).toBe('1');
+      expect(JSON.parse(first.body.toString())).toEqual({ n: 0 });
+      // Everything was acked: nothing left pending for the durable consumer.
+      await waitFor(
+        async () =>
+          (await jsm.consumers.info(stream, `trigger-hub_${hub.engine.list()[0]!.key.replace('/', '_')}`))
+            .num_ack_pending === 0,
+        20_000,
+        'no pending acks',
+      );
+    } finally {
+      await hub.close();
+      await sink.close();
+    }
+  });
+
+  it('a hub SIGKILLed mid-stream loses no message: its un-acked batch is redelivered and enqueued once', async () => {
+    const stream = await createStream();
+    const total = 4000;
+    await publish(stream, 0, total / 2);
+    const sink = await startSink();
+    const namespace = uniqueNamespace('js-kill');
+    const dir = writeTriggerDir([jetStreamTrigger(namespace, stream, sink.url)]);
+    const port = await freePort();
+    let hub = await spawnHub(dir, port);
+    try {
+      await sink.waitFor(() => sink.delivered.size >= 300, 90_000, 'the first deliveries');
+      const publishing = publish(stream, total / 2, total / 2);
+      hub.child.kill('SIGKILL');
+      await hub.exited;
+      await publishing;
+      hub = await spawnHub(dir, port);
+      const expected = expectedIds(stream, total);
+      await waitFor(
+        async () => (await missingJobs(namespace, expected)).length === 0,
+        110_000,
+        'every message enqueued',
+      );
+      await sink.waitFor(
+        () => [...expected].filter((id) => sink.delivered.has(id)).length >= total - 200,
+        60_000,
+        'deliveries after the restart',
+      );
+      for (const id of sink.delivered) expect(expected.has(id)).toBe(true);
+    } finally {
+      hub.child.kill('SIGKILL');
+      await hub.exited;
+      await sink.close();
+    }
+  });
+
+  it('acks nothing while the emit fails (Redis down), retries the batch, and acks once it is durable', async () => {
+    const stream = await createStream();
+    const total = 1000;
+    await publish(stream, 0, total);
+    const durable = new Set<string>();
+    const ackFloorWhileFailing: number[] = [];
+    let failures = 0;
+    const abort = new AbortController();
+    const sensor = createNatsSensor(
+      natsSpec.parse({ servers: [natsUrl()], jetstream: { stream, durable: 'emit-fails', ackWaitMs: 2000 } }),
+      {
+        trigger: { namespace: 't', name: 'emit-fails', key: 't/emit-fails' },
+        log: pino({ level: 'silent' }),
+        webhooks: { register: () => () => {} },
+        state: { redis, key: (...parts) => ['th', '{t/emit-fails}', ...parts].join(':') },
+        signal: abort.signal,
+        emit: async (events) => {
+          if (failures < 3) {
+            failures++;
+            ackFloorWhileFailing.push((await jsm.consumers.info(stream, 'emit-fails')).ack_floor.stream_seq);
+            throw new HubError('TH_ERR_QUEUE_UNAVAILABLE', 'events not enqueued: connect ECONNREFUSED');
+          }
+          for (const event of events) durable.add(event.id);
+          return { enqueued: events.length, filtered: 0 };
+        },
+      },
+    );
+    await sensor.start();
+    try {
+      await waitFor(() => durable.size === total, 60_000, `${total} durable events`);
+      expect(failures).toBe(3);
+      expect(ackFloorWhileFailing).toEqual([0, 0, 0]);
+      expect(durable).toEqual(expectedIds(stream, total));
+      await waitFor(
+        async () => (await jsm.consumers.info(stream, 'emit-fails')).ack_floor.stream_seq === total,
+        30_000,
+        'every message acked',
+      );
+    } finally {
+      abort.abort();
+      await sensor.stop();
+    }
+  });
+});
+
+describe('nats sensor, core subject', () => {
+  it('delivers messages of a subject through a queue group; CloudEvents keep their attributes; malformed ones are dead-lettered', async () => {
+    const subject = `th.core.${randomBytes(4).toString('hex')}`;
+    const sink = await startSink();
+    const namespace = uniqueNamespace('core');
+    const hub = await startTestHub([
+      triggerDoc(namespace, 'core', {
+        source: { nats: { servers: [natsUrl()], subject: `${subject}.>` } },
+        target: { http: { url: sink.url } },
+      }),
+    ]);
+    try {
+      const running = hub.engine.get(`${namespace}/core`)!.running!;
+      await waitFor(() => running.health().connected, 30_000, 'the subscription');
+      await nc.flush();
+      const total = 500;
+      for (let i = 0; i < total; i++) nc.publish(`${subject}.n`, JSON.stringify({ n: i }));
+      const ce = headers();
+      for (const [name, value] of Object.entries({
+        'ce-specversion': '1.0',
+        'ce-id': 'inv-1',
+        'ce-source': '/billing',
+        'ce-type': 'com.example.invoice.paid',
+        'content-type': 'application/json',
+      }))
+        ce.set(name, value);
+      nc.publish(`${subject}.ce`, JSON.stringify({ amount: 5 }), { headers: ce });
+      const bad = headers();
+      bad.set('content-type', 'application/cloudevents+json');
+      nc.publish(`${subject}.bad`, '{"specversion":"1.0","id":"x","source":"/s"}', { headers: bad });
+      await nc.flush();
+      await sink.waitFor(() => sink.delivered.size >= total + 1, 60_000, `${total + 1} deliveries`);
+      const invoice = sink.received.find((r) => r.headers['ce-type'] === 'com.example.invoice.paid')!;
+      expect(invoice.headers['ce-source']).toBe('/billing');
+      expect(invoice.headers['ce-originalid']).toBe('inv-1');
+      expect(JSON.parse(invoice.body.toString())).toEqual({ amount: 5 });
+      const numbers = sink.received.filter((r) => r.headers['ce-subject'] === `${subject}.n`);
+      expect(new Set(numbers.map((r) => JSON.parse(r.body.toString()).n)).size).toBe(total);
+      await waitFor(
+        async () => (await running.queue.queue.getFailedCount()) === 1,
+        30_000,
+        'one dead letter',
+      );
+      const [dead] = await running.queue.queue.getFailed(0, 1);
+      expect(dead!.failedReason).toMatch(/TH_ERR_POISON_EVENT: a malformed structured CloudEvent: .*type/);
+    } finally {
+      await hub.close();
+      await sink.close();
+    }
+  });
+});
