@@ -47,7 +47,11 @@ const attributeMatch = z
 
 export const filterSchema = z
   .object({
-    attributes: z.array(attributeMatch).optional().describe('All must match'),
+    attributes: z
+      .array(attributeMatch)
+      .max(32)
+      .optional()
+      .describe('All must match (at most 32: the API server bounds the cost of CRD validation rules)'),
     expression: z
       .string()
       .min(1)

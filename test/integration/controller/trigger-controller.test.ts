@@ -1,0 +1,285 @@
+// Controller mode against the real kube-apiserver: the Trigger CRD from deploy/ applies; Trigger resources
+// start, reconfigure and stop their sensors, and their status (conditions, observedGeneration, counters) says
+// so; the API server rejects what the CRD schema can reject, the hub marks the rest not Ready with the reason;
+// Slack webhook URLs come from Secrets; one replica at a time writes status (a Lease).
+
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import {
+  applyCrd,
+  createNamespace,
+  deleteNamespace,
+  kubeClient,
+  waitUntil,
+} from '../../../sensors/kubernetes/kube-test-support.ts';
+import { TriggerController, triggersPath } from '../../../src/controller/controller.ts';
+import type { KubeApiError, KubeClient, KubeObject } from '../../../src/controller/kube-client.ts';
+import type { Hub } from '../../../src/hub.ts';
+import type { TriggerStatus } from '../../../src/trigger/schema.ts';
+import { redisUrl, startTestHub } from '../../support/hub.ts';
+import { type Sink, startSink } from '../../support/sink.ts';
+
+let client: KubeClient;
+let redis: Redis;
+const namespaces: string[] = [];
+
+beforeAll(async () => {
+  client = kubeClient();
+  redis = new Redis(redisUrl());
+  const crd = parse(
+    readFileSync(resolve(import.meta.dirname, '../../../deploy/crds/triggers.triggerhub.io.yaml'), 'utf8'),
+  ) as KubeObject;
+  await applyCrd(client, crd);
+  // The API server serves a new CRD's resources a moment after it is Established.
+  await waitUntil(
+    () =>
+      client.get(triggersPath()).then(
+        () => true,
+        () => false,
+      ),
+    30_000,
+    'triggers served',
+  );
+});
+
+afterAll(async () => {
+  redis.disconnect();
+  for (const namespace of namespaces) await deleteNamespace(client, namespace);
+});
+
+interface Setup {
+  ns: string;
+  hub: Hub;
+  controller: TriggerController;
+  close(): Promise<void>;
+}
+
+async function setup(): Promise<Setup> {
+  const ns = await createNamespace(client, 'ctl');
+  namespaces.push(ns);
+  const hub = await startTestHub([]);
+  const controller = new TriggerController({
+    engine: hub.engine,
+    instrumentation: hub.instrumentation,
+    redis,
+    log: pino({ level: 'warn' }),
+    client,
+    namespaces: [ns],
+    leaseNamespace: ns,
+    statusIntervalMs: 200,
+    countersIntervalMs: 500,
+    retryPeriodMs: 300,
+  });
+  await controller.start();
+  await waitUntil(() => controller.isLeader(), 15_000, 'leadership');
+  return {
+    ns,
+    hub,
+    controller,
+    async close() {
+      await controller.stop();
+      await hub.close();
+    },
+  };
+}
+
+function trigger(ns: string, name: string, spec: Record<string, unknown>): KubeObject {
+  return { apiVersion: 'triggerhub.io/v1alpha1', kind: 'Trigger', metadata: { name, namespace: ns }, spec };
+}
+
+function cronTo(sink: Sink, extra: Record<string, unknown> = {}) {
+  return {
+    source: { cron: { every: 1000 } },
+    target: { http: { url: sink.url } },
+    ...extra,
+  };
+}
+
+async function readTrigger(ns: string, name: string): Promise<KubeObject & { status?: TriggerStatus }> {
+  return client.get(`${triggersPath(ns)}/${name}`);
+}
+
+function conditionOf(object: { status?: TriggerStatus }, type: string) {
+  return object.status?.conditions?.find((c) => c.type === type);
+}
+
+async function waitForStatus(
+  ns: string,
+  name: string,
+  predicate: (object: KubeObject & { status?: TriggerStatus }) => boolean,
+  what: string,
+  timeoutMs = 15_000,
+): Promise<KubeObject & { status?: TriggerStatus }> {
+  let last: (KubeObject & { status?: TriggerStatus }) | undefined;
+  await waitUntil(
+    async () => {
+      last = await readTrigger(ns, name);
+      return predicate(last);
+    },
+    timeoutMs,
+    `${what} (last status: ${JSON.stringify(last?.status)})`,
+  ).catch((error: Error) => {
+    throw new Error(`${error.message}; last status: ${JSON.stringify(last?.status)}`);
+  });
+  return last!;
+}
+
+describe('Trigger CRD', () => {
+  it('the API server rejects a Trigger with two source kinds', async () => {
+    const ns = await createNamespace(client, 'ctl');
+    namespaces.push(ns);
+    const rejected = await client
+      .request('POST', triggersPath(ns), {
+        body: trigger(ns, 'two-sources', {
+          source: { cron: { every: 1000 }, webhook: {} },
+          target: { http: { url: 'http://127.0.0.1:1/fn' } },
+        }),
+      })
+      .then(
+        () => undefined,
+        (error: KubeApiError) => error,
+      );
+    expect(rejected?.status).toBe(422);
+    expect(rejected?.message).toContain('set exactly one of');
+  });
+});
+
+describe('controller mode', () => {
+  it('starts a created Trigger (Ready, events delivered), reconfigures a changed one and stops a deleted one', async () => {
+    const { ns, hub, close } = await setup();
+    const first = await startSink();
+    const second = await startSink();
+    try {
+      await client.request('POST', triggersPath(ns), { body: trigger(ns, 'ticks', cronTo(first)) });
+      await first.waitFor(() => first.delivered.size >= 2, 15_000, 'cron events');
+      const ready = await waitForStatus(
+        ns,
+        'ticks',
+        (o) => conditionOf(o, 'Ready')?.status === 'True' && o.status?.observedGeneration === 1,
+        'Ready=True',
+      );
+      expect(ready.status?.sourceKind).toBe('cron');
+      expect(conditionOf(ready, 'SourceConnected')?.status).toBe('True');
+      expect(conditionOf(ready, 'Degraded')?.status).toBe('False');
+      await waitForStatus(ns, 'ticks', (o) => (o.status?.counters?.delivered ?? 0) >= 1, 'delivered counter');
+
+      // Change: the target moves to the second sink, within 2 s of the update (plus a tick).
+      await client.request('PATCH', `${triggersPath(ns)}/ticks`, {
+        body: { spec: { target: { http: { url: second.url } } } },
+        contentType: 'application/merge-patch+json',
+      });
+      await second.waitFor(() => second.delivered.size >= 1, 5_000, 'events at the new target');
+      await waitForStatus(
+        ns,
+        'ticks',
+        (o) => o.status?.observedGeneration === 2 && conditionOf(o, 'Ready')?.status === 'True',
+        'generation 2 observed',
+      );
+
+      // Delete: the sensor stops within 2 s.
+      await client.request('DELETE', `${triggersPath(ns)}/ticks`);
+      await waitUntil(() => hub.engine.get(`${ns}/ticks`) === undefined, 2_000, 'the trigger to stop');
+      const count = second.received.length;
+      await new Promise((r) => setTimeout(r, 2_500));
+      expect(second.received.length).toBe(count);
+    } finally {
+      await close();
+      await first.close();
+      await second.close();
+    }
+  });
+
+  it('marks a Trigger the schema accepts but the hub cannot run as not Ready, with the validation message', async () => {
+    const { ns, hub, close } = await setup();
+    try {
+      await client.request('POST', triggersPath(ns), {
+        body: trigger(ns, 'bad-cron', {
+          source: { cron: { schedule: 'every now and then' } },
+          target: { http: { url: 'http://127.0.0.1:1/fn' } },
+        }),
+      });
+      const marked = await waitForStatus(
+        ns,
+        'bad-cron',
+        (o) => conditionOf(o, 'Ready')?.reason === 'InvalidSpec',
+        'InvalidSpec',
+      );
+      expect(conditionOf(marked, 'Ready')?.status).toBe('False');
+      expect(conditionOf(marked, 'Ready')?.message).toContain('spec.source.cron.schedule');
+      expect(marked.status?.observedGeneration).toBe(1);
+      expect(hub.engine.get(`${ns}/bad-cron`)?.state).toBe('invalid');
+    } finally {
+      await close();
+    }
+  });
+
+  it('reads a Slack webhook URL from a Secret of the Trigger namespace, and says so when the Secret is missing', async () => {
+    const { ns, close } = await setup();
+    const slack = await startSink();
+    try {
+      await client.request('POST', triggersPath(ns), {
+        body: trigger(ns, 'to-slack', {
+          source: { cron: { every: 1000, data: { reason: 'CrashLoopBackOff' } } },
+          target: {
+            slack: {
+              webhookUrl: { secretKeyRef: { name: 'slack', key: 'url' } },
+              text: 'reason: {{data.reason}}',
+            },
+          },
+        }),
+      });
+      await waitForStatus(
+        ns,
+        'to-slack',
+        (o) => conditionOf(o, 'Ready')?.reason === 'SecretNotFound',
+        'SecretNotFound',
+      );
+      await client.request('POST', `/api/v1/namespaces/${ns}/secrets`, {
+        body: { metadata: { name: 'slack' }, stringData: { url: slack.url } },
+      });
+      // A Secret change is picked up with the next change of the Trigger.
+      await client.request('PATCH', `${triggersPath(ns)}/to-slack`, {
+        body: { metadata: { annotations: { touched: 'yes' } }, spec: { delivery: { retries: 3 } } },
+        contentType: 'application/merge-patch+json',
+      });
+      // Slack messages carry no event id: count requests.
+      await slack.waitFor(() => slack.received.length >= 1, 15_000, 'a Slack message');
+      expect(JSON.parse(slack.received[0]!.body.toString())).toEqual({ text: 'reason: CrashLoopBackOff' });
+      await waitForStatus(ns, 'to-slack', (o) => conditionOf(o, 'Ready')?.status === 'True', 'Ready');
+    } finally {
+      await close();
+      await slack.close();
+    }
+  });
+
+  it('lets one replica at a time write status, and another take over when it stops', async () => {
+    const a = await setup();
+    const hubB = await startTestHub([]);
+    const b = new TriggerController({
+      engine: hubB.engine,
+      instrumentation: hubB.instrumentation,
+      redis,
+      log: pino({ level: 'warn' }),
+      client,
+      namespaces: [a.ns],
+      leaseNamespace: a.ns,
+      statusIntervalMs: 200,
+      retryPeriodMs: 300,
+      leaseDurationMs: 3_000,
+    });
+    try {
+      await b.start();
+      await new Promise((r) => setTimeout(r, 1_000));
+      expect([a.controller.isLeader(), b.isLeader()]).toEqual([true, false]);
+      await a.close();
+      await waitUntil(() => b.isLeader(), 10_000, 'the second replica to lead');
+    } finally {
+      await b.stop();
+      await hubB.close();
+    }
+  });
+});
