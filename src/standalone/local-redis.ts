@@ -17,7 +17,8 @@ export interface LocalRedis {
 const installHint =
   'redis-server is not on PATH. Install it (Debian/Ubuntu: apt-get install redis-server; Fedora: dnf install redis; macOS: brew install redis) or point REDIS_URL at a Redis you run.';
 
-async function ping(socket: string): Promise<boolean> {
+/** A one-shot client: no reconnects, no retries (a server that shut down must not be dialled forever). */
+function oneShotClient(socket: string): Redis {
   const client = new Redis({
     path: socket,
     lazyConnect: true,
@@ -25,6 +26,11 @@ async function ping(socket: string): Promise<boolean> {
     retryStrategy: () => null,
   });
   client.on('error', () => {});
+  return client;
+}
+
+async function ping(socket: string): Promise<boolean> {
+  const client = oneShotClient(socket);
   try {
     await client.connect();
     return (await client.ping()) === 'PONG';
@@ -42,8 +48,9 @@ export async function startLocalRedis(dataDir: string, log: Logger): Promise<Loc
   const socket = resolve(dir, 'redis.sock');
   // A hub that was SIGKILLed leaves its redis-server behind: shut it down (it saves its AOF) and start ours.
   if (existsSync(socket) && (await ping(socket))) {
-    const stale = new Redis({ path: socket });
-    await stale.shutdown().catch(() => {});
+    const stale = oneShotClient(socket);
+    await stale.connect().catch(() => {});
+    await stale.shutdown().catch(() => {}); // the connection drops as the server exits
     stale.disconnect();
     for (let i = 0; i < 50 && existsSync(socket); i++) await sleep(100);
   }
@@ -85,10 +92,8 @@ export async function startLocalRedis(dataDir: string, log: Logger): Promise<Loc
     url: `unix://${socket}`,
     async stop() {
       if (exited) return;
-      const client = new Redis({ path: socket });
-      await client.shutdown().catch(() => {}); // SHUTDOWN flushes the AOF before exiting
-      client.disconnect();
-      for (let i = 0; i < 100 && !exited; i++) await sleep(50);
+      child.kill('SIGTERM'); // redis-server flushes its AOF and removes its socket on SIGTERM
+      for (let i = 0; i < 200 && !exited; i++) await sleep(50);
       if (!exited) child.kill('SIGKILL');
     },
   };

@@ -75,6 +75,26 @@ export function writeTriggerDir(docs: TriggerDoc[]): string {
   return dir;
 }
 
+/** Runs the CLI once (e.g. `dlq list`) against the stack's Redis; resolves with its exit code and output. */
+export function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [cli, ...args], {
+    env: { ...process.env, REDIS_URL: redisUrl(), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  return new Promise((resolveRun) => child.on('exit', (code) => resolveRun({ code, stdout, stderr })));
+}
+
 /** Runs `trigger-hub run` as a child process on a triggers directory; resolves when it is listening. */
 export async function spawnHub(
   triggersDir: string,
