@@ -8,10 +8,13 @@
 // system's process (and of redis-server) come from /proc/<pid>/stat and /proc/<pid>/status around each run.
 //
 //   npm run bench -- [--only hub|baseline] [--n 20000] [--warmup 2000] [--rate 1000] [--concurrency 64]
-//                    [--delivery-concurrency 64] [--db 9] [--profile DIR] [--out FILE] [--verbose]
+//                    [--delivery-concurrency 64] [--db 9] [--rounds 1] [--profile DIR] [--out FILE] [--verbose]
+//                    [--harness DIR]
 //
-// --profile DIR: hub only, warm-up + saturated run with `node --cpu-prof` on the hub; the profile lands in DIR
-// and its hot spots are printed (scripts/bench/profile-summary.ts).
+// --rounds K: K rounds (alternating which system goes first); each figure is the median over the rounds.
+//
+// --profile DIR: warm-up + saturated run only, with `node --cpu-prof` on the system's process; the profiles land
+// in DIR/<system> and their hot spots are printed (scripts/bench/profile-summary.ts).
 // Output: a readable table and ONE JSON line (prefixed `BENCH_JSON `) on stdout; progress on stderr.
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -34,7 +37,6 @@ import { Redis } from 'ioredis';
 import { summarizeProfile } from './profile-summary.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../..');
-const harnessDir = resolve(repoRoot, '../shared/bench');
 
 const { values: args } = parseArgs({
   options: {
@@ -48,15 +50,20 @@ const { values: args } = parseArgs({
     profile: { type: 'string' },
     out: { type: 'string' },
     verbose: { type: 'boolean', default: false },
-    'max-s': { type: 'string', default: '1200' },
+    rounds: { type: 'string', default: '1' },
+    harness: { type: 'string' },
+    'max-s': { type: 'string', default: '1800' },
   },
 });
+/** sink.mjs and load.mjs: ../shared/bench from the repository root, unless --harness says otherwise. */
+const harnessDir = resolve(args.harness ?? resolve(repoRoot, '../shared/bench'));
 const N = Number(args.n);
 const WARMUP = Number(args.warmup);
 const RATE = Number(args.rate);
 const LOAD_CONCURRENCY = Number(args.concurrency);
 const DELIVERY_CONCURRENCY = Number(args['delivery-concurrency']);
 const DB = Number(args.db);
+const ROUNDS = Math.max(1, Number(args.rounds));
 const LOAD_TIMEOUT_S = 180;
 
 /** Argo Events v1.9.6 on this machine kind, and the project's targets: ../shared/DESIGN.md "Numbers to reach". */
@@ -221,6 +228,16 @@ async function ensureRedis(): Promise<string> {
   return url;
 }
 
+let statsClient: Redis | undefined;
+
+/** Redis's own counters (INFO stats): commands processed and socket reads. */
+async function redisCounters(): Promise<{ commands: number; reads: number }> {
+  statsClient ??= new Redis(stackRedisUrl(), { maxRetriesPerRequest: 1 });
+  const info = await statsClient.info('stats');
+  const value = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? 0);
+  return { commands: value('total_commands_processed'), reads: value('total_reads_processed') };
+}
+
 function withDb(url: string, db: number): string {
   const parsed = new URL(url);
   parsed.pathname = `/${db}`;
@@ -366,12 +383,19 @@ async function startHub(
   return { name: 'hub', child, webhookUrl: `${base}/webhooks/${namespace}/bench` };
 }
 
-async function startBaseline(workDir: string, redisUrl: string, sinkUrl: string): Promise<System> {
+async function startBaseline(
+  workDir: string,
+  redisUrl: string,
+  sinkUrl: string,
+  profileDir: string | undefined,
+): Promise<System> {
   const port = await freePort();
+  const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
   const child = track(
     spawn(
       process.execPath,
       [
+        ...nodeArgs,
         join(repoRoot, 'scripts/bench/baseline.ts'),
         '--redis',
         redisUrl,
@@ -395,6 +419,9 @@ async function startBaseline(workDir: string, redisUrl: string, sinkUrl: string)
   return { name: 'baseline', child, webhookUrl: `http://127.0.0.1:${port}/events` };
 }
 
+/** When each system's saturated run started and ended, and its process exited (to cut its CPU profile). */
+const runWindows = new Map<string, { startMs: number; endMs: number; exitMs?: number }>();
+
 interface RunFigures {
   eventsPerS: number | null;
   p50Ms: number | null;
@@ -405,6 +432,9 @@ interface RunFigures {
   webhookP99Ms: number;
   cpuMsPerEvent: number;
   redisCpuMsPerEvent: number | null;
+  /** Commands Redis ran, and socket reads it made, per event (the whole server: other clients count too). */
+  redisCommandsPerEvent: number;
+  redisReadsPerEvent: number;
   rssMiB: number;
   lost: number;
   duplicates: number;
@@ -430,8 +460,10 @@ async function measure(
   });
   if (warm.lost || warm.timed_out)
     log(`${system.name}: warm-up lost ${warm.lost} (timed out: ${warm.timed_out})`);
+  const startedAt = performance.now();
   const cpu0 = cpuMs(pid);
   const redis0 = redisPid ? cpuMs(redisPid) : 0;
+  const counters0 = await redisCounters();
   log(
     `${system.name}: ${label} run, ${N} events${rate ? ` at ${rate}/s` : ` with concurrency ${LOAD_CONCURRENCY}`}`,
   );
@@ -440,7 +472,9 @@ async function measure(
     ...(rate ? { rate } : {}),
   });
   const cpu = cpuMs(pid) - cpu0;
+  if (label === 'saturated') runWindows.set(system.name, { startMs: startedAt, endMs: performance.now() });
   const redisCpu = redisPid ? cpuMs(redisPid) - redis0 : undefined;
+  const counters = await redisCounters();
   const delivered = Math.max(1, result.accepted - result.lost);
   const figures: RunFigures = {
     eventsPerS: result.e2e_rate_per_s,
@@ -452,6 +486,8 @@ async function measure(
     webhookP99Ms: result.webhook_ms.p99,
     cpuMsPerEvent: round(cpu / delivered, 3),
     redisCpuMsPerEvent: redisCpu === undefined ? null : round(redisCpu / delivered, 3),
+    redisCommandsPerEvent: round((counters.commands - counters0.commands) / delivered, 2),
+    redisReadsPerEvent: round((counters.reads - counters0.reads) / delivered, 2),
     rssMiB: memoryMiB(pid).rss,
     lost: result.lost,
     duplicates: result.duplicates,
@@ -469,6 +505,8 @@ interface SystemFigures {
   saturated: RunFigures;
   rate?: RunFigures;
   peakRssMiB: number;
+  /** RSS once ready, before any load. */
+  idleRssMiB: number;
 }
 
 async function benchSystem(
@@ -485,26 +523,59 @@ async function benchSystem(
   } finally {
     redis.disconnect();
   }
-  const profileDir = name === 'hub' && args.profile ? resolve(args.profile) : undefined;
+  const profileDir = args.profile ? resolve(args.profile, name) : undefined;
   if (profileDir) mkdirSync(profileDir, { recursive: true });
   const system =
     name === 'hub'
       ? await startHub(workDir, redisUrl, sinkUrl, profileDir)
-      : await startBaseline(workDir, redisUrl, sinkUrl);
+      : await startBaseline(workDir, redisUrl, sinkUrl, profileDir);
   try {
+    await sleep(1000);
+    const idleRssMiB = memoryMiB(system.child.pid!).rss;
     const saturated = await measure(system, workDir, sinkUrl, redisPid, 'saturated', undefined, true);
     const rate = profileDir
       ? undefined
       : await measure(system, workDir, sinkUrl, redisPid, 'rate', RATE, false);
     const peakRssMiB = memoryMiB(system.child.pid!).peak;
-    return { saturated, ...(rate ? { rate } : {}), peakRssMiB };
+    return { saturated, ...(rate ? { rate } : {}), peakRssMiB, idleRssMiB };
   } finally {
     await stop(system.child);
+    const window = runWindows.get(name);
+    if (window) window.exitMs = performance.now();
   }
 }
 
 // ---------------------------------------------------------------------------------------------------------
 // Report.
+
+function median(values: Array<number | null>): number | null {
+  const sorted = values.filter((v): v is number => v !== null).sort((a, b) => a - b);
+  if (sorted.length === 0) return null;
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : round((sorted[mid - 1]! + sorted[mid]!) / 2, 3);
+}
+
+/** Several rounds of one system: the median of each figure; losses and duplicates add up. */
+function medianOf(list: SystemFigures[]): SystemFigures {
+  if (list.length === 1) return list[0]!;
+  const run = (runs: RunFigures[]): RunFigures => {
+    const out = { ...runs[0]! } as Record<string, unknown>;
+    for (const key of Object.keys(out) as Array<keyof RunFigures>) {
+      if (key === 'lost' || key === 'duplicates' || key === 'notAccepted')
+        out[key] = runs.reduce((sum, r) => sum + r[key], 0);
+      else if (key === 'timedOut') out[key] = runs.some((r) => r.timedOut);
+      else out[key] = median(runs.map((r) => r[key] as number | null));
+    }
+    return out as unknown as RunFigures;
+  };
+  const rates = list.flatMap((f) => (f.rate ? [f.rate] : []));
+  return {
+    saturated: run(list.map((f) => f.saturated)),
+    ...(rates.length ? { rate: run(rates) } : {}),
+    peakRssMiB: median(list.map((f) => f.peakRssMiB))!,
+    idleRssMiB: median(list.map((f) => f.idleRssMiB))!,
+  };
+}
 
 function ratio(a: number | null | undefined, b: number | null | undefined): number | null {
   return a == null || b == null || b === 0 ? null : round(a / b, 2);
@@ -518,12 +589,15 @@ function table(results: Partial<Record<System['name'], SystemFigures>>): string 
     ['saturated: p99 ms', (f) => f.saturated.p99Ms, ''],
     ['saturated: CPU ms/event', (f) => f.saturated.cpuMsPerEvent, String(peer.cpuMsPerEvent)],
     ['saturated: Redis CPU ms/event', (f) => f.saturated.redisCpuMsPerEvent, ''],
+    ['saturated: Redis commands/event', (f) => f.saturated.redisCommandsPerEvent, ''],
+    ['saturated: Redis socket reads/event', (f) => f.saturated.redisReadsPerEvent, ''],
     ['1000/s: events/s', (f) => f.rate?.eventsPerS, ''],
     ['1000/s: p50 added ms', (f) => f.rate?.p50Ms, String(peer.rate1000.p50Ms)],
     ['1000/s: p99 added ms', (f) => f.rate?.p99Ms, String(peer.rate1000.p99Ms)],
     ['1000/s: CPU ms/event', (f) => f.rate?.cpuMsPerEvent, ''],
     ['1000/s: Redis CPU ms/event', (f) => f.rate?.redisCpuMsPerEvent, ''],
     ['RSS after runs MiB', (f) => f.rate?.rssMiB ?? f.saturated.rssMiB, ''],
+    ['RSS idle (ready, before load) MiB', (f) => f.idleRssMiB, ''],
     ['peak RSS MiB', (f) => f.peakRssMiB, ''],
     ['lost / duplicates', () => null, '(by default: 503s)'],
   ];
@@ -579,17 +653,23 @@ async function main(): Promise<void> {
   );
   const sinkUrl = `http://127.0.0.1:${sinkPort}`;
   const results: Partial<Record<System['name'], SystemFigures>> = {};
+  const rounds: Partial<Record<System['name'], SystemFigures[]>> = {};
   try {
     await waitFor('sink', () => httpOk(`${sinkUrl}/health`), 10_000, sink);
-    const systems: Array<System['name']> = args.profile
-      ? ['hub']
-      : args.only === 'hub' || args.only === 'baseline'
-        ? [args.only]
-        : ['baseline', 'hub'];
-    for (const name of systems)
-      results[name] = await benchSystem(name, redisBase, sinkUrl, redisPid, workDir);
+    const systems: Array<System['name']> =
+      args.only === 'hub' || args.only === 'baseline' ? [args.only] : ['baseline', 'hub'];
+    for (let round = 0; round < ROUNDS; round++) {
+      // Alternate the order, so neither system always runs on a warmer (or busier) machine.
+      for (const name of round % 2 === 0 ? systems : [...systems].reverse()) {
+        if (ROUNDS > 1) log(`round ${round + 1}/${ROUNDS}`);
+        const figures = await benchSystem(name, redisBase, sinkUrl, redisPid, workDir);
+        rounds[name] = [...(rounds[name] ?? []), figures];
+      }
+    }
+    for (const name of systems) results[name] = medianOf(rounds[name]!);
   } finally {
     await stop(sink, 2000);
+    statsClient?.disconnect();
   }
 
   const { hub, baseline } = results;
@@ -609,6 +689,7 @@ async function main(): Promise<void> {
     },
     hub,
     baseline,
+    ...(ROUNDS > 1 ? { rounds } : {}),
     ratio: {
       eventsPerS: ratio(hub?.saturated.eventsPerS, baseline?.saturated.eventsPerS),
       saturatedP50: ratio(hub?.saturated.p50Ms, baseline?.saturated.p50Ms),
@@ -624,7 +705,7 @@ async function main(): Promise<void> {
   console.log('');
   console.log(
     `${N} events per run after ${WARMUP} warm-up, load concurrency ${LOAD_CONCURRENCY}, delivery concurrency ` +
-      `${DELIVERY_CONCURRENCY}; load average ${summary.loadAverage.before} before, ${summary.loadAverage.after} after`,
+      `${DELIVERY_CONCURRENCY}${ROUNDS > 1 ? `; medians of ${ROUNDS} rounds` : ''}; load average ${summary.loadAverage.before} before, ${summary.loadAverage.after} after`,
   );
   console.log(table(results));
   console.log('');
@@ -632,12 +713,23 @@ async function main(): Promise<void> {
   if (args.out) writeFileSync(args.out, `${JSON.stringify(summary, null, 2)}\n`);
 
   if (args.profile) {
-    const profiles = readdirSync(resolve(args.profile)).filter((f) => f.endsWith('.cpuprofile'));
-    const latest = profiles.sort().pop();
-    if (latest) {
+    for (const name of ['baseline', 'hub']) {
+      const dir = resolve(args.profile, name);
+      if (!existsSync(dir)) continue;
+      const latest = readdirSync(dir)
+        .filter((f) => f.endsWith('.cpuprofile'))
+        .sort()
+        .pop();
+      if (!latest) continue;
       console.log('');
-      console.log(`hub CPU profile: ${join(resolve(args.profile), latest)}`);
-      console.log(summarizeProfile(join(resolve(args.profile), latest), 30));
+      console.log(`${name} CPU profile: ${join(dir, latest)}`);
+      const window = runWindows.get(name);
+      // The profile ends when the process exits: keep the samples of the saturated run only.
+      const cut =
+        window?.exitMs === undefined
+          ? undefined
+          : { fromEndMs: window.exitMs - window.startMs, toEndMs: window.exitMs - window.endMs };
+      console.log(summarizeProfile(join(dir, latest), 30, cut));
     }
   }
   rmSync(workDir, { recursive: true, force: true });

@@ -1,7 +1,8 @@
 // Summarizes a V8 .cpuprofile (from `node --cpu-prof`): the functions with the most self time, and the
 // self time per package/area (node_modules/<pkg>, the hub's own folders, node internals, GC).
 //
-//   node scripts/bench/profile-summary.ts <file.cpuprofile> [top=30]
+//   node scripts/bench/profile-summary.ts <file.cpuprofile> [top=30] [inclusive-regex...]
+//   (TH_PROFILE_WINDOW=fromEndMs,toEndMs keeps the samples of that part of the profile only)
 
 import { readFileSync } from 'node:fs';
 
@@ -29,11 +30,31 @@ function area(url: string, functionName: string): string {
   return url.replace(/^file:\/\//, '');
 }
 
-export function summarizeProfile(file: string, top = 30): string {
+/** A part of a profile, in ms before its end (a profile from --cpu-prof ends when the process exits). */
+export interface ProfileWindow {
+  fromEndMs: number;
+  toEndMs: number;
+}
+
+/** Sample index → its time in µs before the end of the profile. */
+function sampleTimes(profile: Profile): Float64Array {
+  const times = new Float64Array(profile.samples.length);
+  let t = profile.startTime;
+  for (let i = 0; i < times.length; i++) {
+    t += profile.timeDeltas[i] ?? 0;
+    times[i] = profile.endTime - t;
+  }
+  return times;
+}
+
+export function summarizeProfile(file: string, top = 30, window?: ProfileWindow): string {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const selfUs = new Map<number, number>();
+  const beforeEnd = sampleTimes(profile);
   for (let i = 0; i < profile.samples.length; i++) {
+    if (window && (beforeEnd[i]! > window.fromEndMs * 1000 || beforeEnd[i]! < window.toEndMs * 1000))
+      continue;
     const id = profile.samples[i]!;
     selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
   }
@@ -58,6 +79,11 @@ export function summarizeProfile(file: string, top = 30): string {
   const busy = total - idle;
   const pct = (us: number) => `${((100 * us) / busy).toFixed(1).padStart(5)}%`;
   const lines = [
+    ...(window
+      ? [
+          `window: ${(window.fromEndMs / 1000).toFixed(1)} s to ${(window.toEndMs / 1000).toFixed(1)} s before the profile's end`,
+        ]
+      : []),
     `profiled ${(total / 1e6).toFixed(1)} s, busy ${(busy / 1e6).toFixed(1)} s (idle ${(idle / 1e6).toFixed(1)} s); shares of busy time`,
     '',
     'self time by area:',
@@ -71,13 +97,16 @@ export function summarizeProfile(file: string, top = 30): string {
 }
 
 /** Total (inclusive) time of the frames whose function or url matches, for "how much does X cost" questions. */
-export function inclusiveTime(file: string, match: RegExp): number {
+export function inclusiveTime(file: string, match: RegExp, window?: ProfileWindow): number {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+  const beforeEnd = sampleTimes(profile);
   const parent = new Map<number, number>();
   for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   let us = 0;
   for (let i = 0; i < profile.samples.length; i++) {
+    if (window && (beforeEnd[i]! > window.fromEndMs * 1000 || beforeEnd[i]! < window.toEndMs * 1000))
+      continue;
     for (let id: number | undefined = profile.samples[i]; id !== undefined; id = parent.get(id)) {
       const { functionName, url } = byId.get(id)!.callFrame;
       if (match.test(`${functionName} ${url}`)) {
@@ -95,7 +124,14 @@ if (import.meta.main) {
     console.error('usage: profile-summary.ts <file.cpuprofile> [top=30] [inclusive-regex...]');
     process.exit(2);
   }
-  console.log(summarizeProfile(file, Number(top ?? 30)));
+  const [fromEndMs, toEndMs] = (process.env.TH_PROFILE_WINDOW ?? '').split(',').map(Number);
+  const window =
+    fromEndMs !== undefined && toEndMs !== undefined && !Number.isNaN(fromEndMs) && !Number.isNaN(toEndMs)
+      ? { fromEndMs, toEndMs }
+      : undefined;
+  console.log(summarizeProfile(file, Number(top ?? 30), window));
   for (const pattern of patterns)
-    console.log(`inclusive ${pattern}: ${(inclusiveTime(file, new RegExp(pattern)) / 1000).toFixed(0)} ms`);
+    console.log(
+      `inclusive ${pattern}: ${(inclusiveTime(file, new RegExp(pattern), window) / 1000).toFixed(0)} ms`,
+    );
 }
