@@ -75,7 +75,8 @@ export async function replayDeadLetters(
     if (!job || (await job.getState()) !== 'failed') return;
     if (matches && matches({ event: job.data.event, entry: toEntry(job) }) !== true) return;
     await job.retry('failed');
-    onProgress?.(++replayed);
+    replayed++;
+    onProgress?.(replayed);
   };
   if (request.jobIds) {
     for (const jobId of request.jobIds)
