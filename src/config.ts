@@ -3,8 +3,12 @@
 import { HubError } from './errors.ts';
 
 export interface HubConfig {
-  /** Unset: standalone mode starts its own redis-server. */
+  /** Unset (and no cluster): standalone mode starts its own redis-server. */
   redisUrl: string | undefined;
+  /** host:port seeds of a Redis Cluster (REDIS_CLUSTER_NODES); takes precedence over redisUrl. */
+  redisClusterNodes: string[] | undefined;
+  /** Password for the cluster nodes (REDIS_PASSWORD). */
+  redisPassword: string | undefined;
   host: string;
   port: number;
   triggersDir: string;
@@ -29,6 +33,10 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number): number
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): HubConfig {
   return {
     redisUrl: env.REDIS_URL || undefined,
+    redisClusterNodes: env.REDIS_CLUSTER_NODES
+      ? env.REDIS_CLUSTER_NODES.split(',').filter(Boolean)
+      : undefined,
+    redisPassword: env.REDIS_PASSWORD || undefined,
     host: env.TH_HOST ?? '127.0.0.1',
     port: integer(env, 'TH_PORT', 7480),
     triggersDir: env.TH_TRIGGERS_DIR ?? 'triggers',

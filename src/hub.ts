@@ -2,13 +2,12 @@
 // tests both start hubs through here.
 
 import type { FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
 import { type Logger, pino } from 'pino';
 import type { HubConfig } from './config.ts';
 import { Engine } from './engine/engine.ts';
 import { Instrumentation } from './instrumentation.ts';
 import { createMetrics } from './metrics.ts';
-import { createRedis, redactRedisUrl } from './queue/redis.ts';
+import { createRedis, type RedisClient, type RedisSettings, redactRedisUrl } from './queue/redis.ts';
 import { buildServer } from './server/server.ts';
 import { WebhookRouteTable } from './server/webhook-routes.ts';
 import { type LocalRedis, startLocalRedis } from './standalone/local-redis.ts';
@@ -18,7 +17,10 @@ export interface Hub {
   server: FastifyInstance;
   instrumentation: Instrumentation;
   log: Logger;
+  /** Where Redis is, for logs and child processes: a URL, or `cluster:<seeds>`. */
   redisUrl: string;
+  /** The hub's producer connection (fails fast when Redis is away), for components beside the engine. */
+  redis: RedisClient;
   /** The address the HTTP server listens on, e.g. http://127.0.0.1:7480 */
   url: string;
   close(): Promise<void>;
@@ -46,12 +48,16 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const { config } = options;
   const log = options.log ?? createLogger(config.logLevel);
   let localRedis: LocalRedis | undefined;
-  if (!config.redisUrl) localRedis = await startLocalRedis(config.dataDir, log);
-  const redisUrl = config.redisUrl ?? localRedis!.url;
+  const cluster = config.redisClusterNodes?.length ? config.redisClusterNodes : undefined;
+  if (!config.redisUrl && !cluster) localRedis = await startLocalRedis(config.dataDir, log);
+  const settings: RedisSettings = cluster
+    ? { clusterNodes: cluster, ...(config.redisPassword ? { password: config.redisPassword } : {}) }
+    : { url: config.redisUrl ?? localRedis!.url };
+  const redisUrl = cluster ? `cluster:${cluster.join(',')}` : settings.url!;
   log.info({ redis: redactRedisUrl(redisUrl) }, 'using Redis');
 
-  const producer: Redis = createRedis({ url: redisUrl }, 'producer');
-  const workerConnection: Redis = createRedis({ url: redisUrl }, 'worker');
+  const producer = createRedis(settings, 'producer');
+  const workerConnection = createRedis(settings, 'worker');
   producer.on('error', () => {}); // surfaced by emits (503) and /readyz
   workerConnection.on('error', () => {});
 
@@ -98,6 +104,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     instrumentation,
     log,
     redisUrl,
+    redis: producer,
     url,
     async close() {
       await server.close();

@@ -3,11 +3,11 @@
 // a job out of attempts, or rejected for good, stays in BullMQ's failed set: the dead-letter queue.
 
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Instrumentation } from '../instrumentation.ts';
 import type { DeliveredResult, EventJobData, LastAttempt } from '../queue/job.ts';
 import { keyPrefix, queueName } from '../queue/keys.ts';
+import type { RedisClient } from '../queue/redis.ts';
 import { backoffDelay } from '../retry/backoff.ts';
 import type { Sensor, TriggerRef } from '../sensor/sensor.ts';
 import type { Target } from '../targets/target.ts';
@@ -27,7 +27,7 @@ class DeliveryError extends Error {
 
 export interface DispatcherOptions {
   trigger: TriggerRef;
-  connection: Redis;
+  connection: RedisClient;
   delivery: DeliverySpec;
   target: Target;
   /** Its delivery hooks (reply and error topics) run after the target answers. */

@@ -2,7 +2,6 @@
 //   sensor ──emit──▶ filter ──▶ EventQueue (addBulk) ═ Redis ═▶ dispatcher (Worker) ──▶ target
 
 import type { Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { createDispatcher } from '../dispatch/dispatcher.ts';
 import { dispatchShutdown } from '../dispatch/shutdown.ts';
@@ -12,6 +11,7 @@ import type { Instrumentation } from '../instrumentation.ts';
 import { EventQueue } from '../queue/event-queue.ts';
 import type { EventJobData } from '../queue/job.ts';
 import { triggerStateKey } from '../queue/keys.ts';
+import type { RedisClient } from '../queue/redis.ts';
 import { builtinSensors } from '../registry.ts';
 import type {
   Emit,
@@ -26,8 +26,8 @@ import type { Target } from '../targets/target.ts';
 import { sourceKindOf, type Trigger } from '../trigger/schema.ts';
 
 export interface TriggerEnvironment {
-  producer: Redis;
-  workerConnection: Redis;
+  producer: RedisClient;
+  workerConnection: RedisClient;
   webhooks: WebhookRoutes;
   instrumentation: Instrumentation;
   log: Logger;

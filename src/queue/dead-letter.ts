@@ -3,11 +3,11 @@
 // data. Replaying moves it back to waiting with a fresh set of attempts.
 
 import { type Job, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { HubEvent } from '../envelope/event.ts';
 import { compileCel } from '../filter/cel.ts';
 import type { EventJobData, LastAttempt } from './job.ts';
 import { keyPrefix, queueName } from './keys.ts';
+import type { RedisClient } from './redis.ts';
 
 export interface DeadLetterEntry {
   jobId: string;
@@ -26,7 +26,7 @@ export interface ReplayRequest {
   where?: string;
 }
 
-export function openQueue(triggerKey: string, connection: Redis): Queue<EventJobData> {
+export function openQueue(triggerKey: string, connection: RedisClient): Queue<EventJobData> {
   const queue = new Queue<EventJobData>(queueName({ key: triggerKey }), { connection, prefix: keyPrefix });
   queue.on('error', () => {});
   return queue;

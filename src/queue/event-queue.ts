@@ -3,7 +3,6 @@
 // settles when that write does, so "resolved" still means "durable in Redis".
 
 import { type JobsOptions, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { toJobId } from '../envelope/ids.ts';
 import { HubError } from '../errors.ts';
 import { withTimeout } from '../retry/timeout.ts';
@@ -11,6 +10,7 @@ import type { TriggerRef } from '../sensor/sensor.ts';
 import type { DeliverySpec } from '../trigger/schema.ts';
 import type { EventJobData } from './job.ts';
 import { keyPrefix, queueName } from './keys.ts';
+import type { RedisClient } from './redis.ts';
 
 /** Completed jobs are kept this long so a re-sent source position within the window is still recognized. */
 export const dedupeWindow = { age: 3600, count: 20_000 };
@@ -41,7 +41,7 @@ export class EventQueue {
   private pending: PendingBatch | undefined;
   private readonly options: JobsOptions;
 
-  constructor(trigger: TriggerRef, connection: Redis, delivery: DeliverySpec) {
+  constructor(trigger: TriggerRef, connection: RedisClient, delivery: DeliverySpec) {
     this.options = jobOptions(delivery);
     this.queue = new Queue<EventJobData>(queueName(trigger), {
       connection,

@@ -1,27 +1,48 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, type ClusterNode, Redis, type RedisOptions } from 'ioredis';
 import { HubError } from '../errors.ts';
+
+/** A single Redis or a Redis Cluster: every key of a trigger shares one hash tag, so both work. */
+export type RedisClient = Redis | Cluster;
 
 export interface RedisSettings {
   /** redis://, rediss:// or unix:///path/to/socket */
-  url: string;
+  url?: string;
+  /** host:port seeds of a Redis Cluster; takes precedence over `url`. */
+  clusterNodes?: string[];
+  /** For cluster nodes (a URL carries its own). */
+  password?: string;
 }
 
 /**
  * Producer connections fail fast when Redis is away (no offline queue), so a webhook answers 503 at once
  * instead of hanging; worker connections wait forever, as BullMQ's blocking commands require.
  */
-export function createRedis(settings: RedisSettings, purpose: 'producer' | 'worker'): Redis {
+export function createRedis(settings: RedisSettings, purpose: 'producer' | 'worker'): RedisClient {
   const options: RedisOptions = {
     maxRetriesPerRequest: purpose === 'worker' ? null : 1,
     enableOfflineQueue: purpose === 'worker',
     connectionName: `trigger-hub-${purpose}`,
     retryStrategy: (times) => Math.min(times * 200, 2000),
   };
-  if (settings.url.startsWith('unix://'))
-    return new Redis({ ...options, path: new URL(settings.url).pathname });
-  if (!/^rediss?:\/\//.test(settings.url))
+  if (settings.clusterNodes?.length) {
+    const nodes: ClusterNode[] = settings.clusterNodes.map((node) => {
+      const [host, port] = node.trim().split(':');
+      if (!host || !port || Number.isNaN(Number(port)))
+        throw new HubError('TH_ERR_CONFIG', `REDIS_CLUSTER_NODES: "${node}" is not host:port`);
+      return { host, port: Number(port) };
+    });
+    return new Cluster(nodes, {
+      redisOptions: { ...options, ...(settings.password ? { password: settings.password } : {}) },
+      enableOfflineQueue: options.enableOfflineQueue ?? true,
+      clusterRetryStrategy: (times) => Math.min(times * 200, 2000),
+    });
+  }
+  const url = settings.url;
+  if (!url) throw new HubError('TH_ERR_CONFIG', 'no Redis configured: set REDIS_URL or REDIS_CLUSTER_NODES');
+  if (url.startsWith('unix://')) return new Redis({ ...options, path: new URL(url).pathname });
+  if (!/^rediss?:\/\//.test(url))
     throw new HubError('TH_ERR_CONFIG', 'REDIS_URL must start with redis://, rediss:// or unix://');
-  return new Redis(settings.url, options);
+  return new Redis(url, options);
 }
 
 /** The URL without its password, for logs. */
@@ -33,4 +54,9 @@ export function redactRedisUrl(url: string): string {
   } catch {
     return '(unparsable REDIS_URL)';
   }
+}
+
+/** A new connection with the same settings (for a component that must not share the hub's). */
+export function duplicateRedis(client: RedisClient): RedisClient {
+  return client instanceof Cluster ? client.duplicate() : client.duplicate();
 }

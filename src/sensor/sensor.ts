@@ -1,11 +1,11 @@
 // The one interface every event source implements (sensors/<kind>/). A sensor sees the hub only through
 // the SensorContext it is handed: `emit` is the only way an event leaves it.
 
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { EventInput, HubEvent } from '../envelope/event.ts';
 import type { LastAttempt } from '../queue/job.ts';
+import type { RedisClient } from '../queue/redis.ts';
 
 export interface TriggerRef {
   namespace: string;
@@ -53,7 +53,7 @@ export interface WebhookRoutes {
 
 /** Redis for a sensor's own state (checkpoints, leases): keys built by `key` share the trigger's hash tag. */
 export interface SensorState {
-  redis: Redis;
+  redis: RedisClient;
   /** `th:{namespace/name}:<parts…>` */
   key(...parts: string[]): string;
 }
