@@ -150,7 +150,7 @@ describe('kafka sensor', () => {
       abort.abort();
       await sensor.stop();
     }
-  });
+  }, 180_000);
 
   it('delivers N messages spread over 3 partitions as N distinct events, each with its position id', async () => {
     const topic = await createTopic(3);
@@ -173,7 +173,7 @@ describe('kafka sensor', () => {
       await hub.close();
       await sink.close();
     }
-  });
+  }, 180_000);
 
   it('a hub SIGKILLed mid-stream loses no message: the restarted hub resumes from the committed offsets', async () => {
     const topic = await createTopic(3);
@@ -212,10 +212,69 @@ describe('kafka sensor', () => {
       await hub.exited;
       await sink.close();
     }
-  });
+  }, 300_000);
 
-  it('keeps CloudEvents attributes, delivers binary values raw, and dead-letters malformed CloudEvents with the reason', async () => {
-    const topic = await createTopic(1);
+  it('two hubs in one consumer group share the partitions; killing one hands its partitions over with nothing lost', async () => {
+    const topic = await createTopic(6);
+    const total = 4000;
+    await produce(topic, 0, total / 2);
+    const sink = await startSink();
+    const namespace = uniqueNamespace('kafka-pair');
+    const dir = writeTriggerDir([kafkaTrigger(namespace, topic, sink.url)]);
+    const [portA, portB] = [await freePort(), await freePort()];
+    const hubA = await spawnHub(dir, portA);
+    const hubB = await spawnHub(dir, portB);
+    const assigned = (output: string) =>
+      output
+        .split('\n')
+        .filter((line) => line.includes('kafka consumer joined its group'))
+        .flatMap((line) => {
+          try {
+            return [(JSON.parse(line) as { assignment: Record<string, number[]> }).assignment[topic] ?? []];
+          } catch {
+            return []; // a line still being written
+          }
+        });
+    try {
+      // Both members end up with a share of the six partitions (their latest assignments, once settled).
+      const shares = () => [
+        assigned(hubA.output()).at(-1)?.length ?? 0,
+        assigned(hubB.output()).at(-1)?.length ?? 0,
+      ];
+      await waitFor(
+        async () => shares()[0]! > 0 && shares()[1]! > 0 && shares()[0]! + shares()[1]! === 6,
+        90_000,
+        'both hubs sharing the six partitions',
+      );
+      await sink.waitFor(() => sink.delivered.size >= 300, 90_000, 'the first deliveries');
+      const producing = produce(topic, total / 2, total / 2);
+      hubA.child.kill('SIGKILL');
+      await hubA.exited;
+      await producing;
+      // The survivor takes all six partitions once the dead member's session expires.
+      await waitFor(
+        async () => assigned(hubB.output()).at(-1)?.length === 6,
+        60_000,
+        'hub B owning every partition',
+      );
+      const expected = await positionIds(topic);
+      expect(expected.size).toBe(total);
+      await waitFor(
+        async () => (await missingJobs(namespace, expected)).length === 0,
+        110_000,
+        'every message enqueued',
+      );
+      for (const id of sink.delivered) expect(expected.has(id)).toBe(true);
+    } finally {
+      for (const hub of [hubA, hubB]) hub.child.kill('SIGKILL');
+      await Promise.all([hubA.exited, hubB.exited]);
+      await sink.close();
+    }
+  }, 300_000);
+
+  it('keeps CloudEvents attributes, delivers binary and 5 MiB values whole, and dead-letters malformed messages with the reason', async () => {
+    const topic = await createTopic(1, [{ name: 'max.message.bytes', value: String(6 * 1024 * 1024) }]);
+    const big = JSON.stringify({ blob: 'x'.repeat(5 * 1024 * 1024) });
     const binary = Buffer.from([0xff, 0xfe, 0x00, 0x81, 0x42]);
     await producer.send({
       topic,
@@ -260,6 +319,10 @@ describe('kafka sensor', () => {
         },
         // 6: plain text with a legal and an illegal header name
         { value: 'hello', headers: { traceparent: '00-abc-def-01', 'x-request-id': 'r1' } },
+        // 7: a 5 MiB JSON value (bigger than a fetch; Kafka hands it over whole)
+        { key: 'big', value: big },
+        // 8: and the partition flows on after it
+        { value: JSON.stringify({ after: 'big' }) },
       ],
     });
     const sink = await startSink();
@@ -268,7 +331,7 @@ describe('kafka sensor', () => {
     const at = (offset: number) => ids.kafka(topic, 0, String(offset));
     try {
       await sink.waitFor(
-        () => [3, 4, 5, 6].every((o) => sink.delivered.has(at(o))),
+        () => [3, 4, 5, 6, 7, 8].every((o) => sink.delivered.has(at(o))),
         60_000,
         'the good messages',
       );
@@ -307,9 +370,11 @@ describe('kafka sensor', () => {
       expect(byId(6).body.toString()).toBe('hello');
       expect(byId(6).headers['ce-traceparent']).toBe('00-abc-def-01');
       expect(byId(6).headers['ce-x-request-id']).toBeUndefined();
+      expect(byId(7).body.length).toBe(big.length);
+      expect(JSON.parse(byId(8).body.toString())).toEqual({ after: 'big' });
     } finally {
       await hub.close();
       await sink.close();
     }
-  });
+  }, 180_000);
 });

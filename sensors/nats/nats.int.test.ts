@@ -123,7 +123,7 @@ describe('nats sensor, JetStream', () => {
       await hub.close();
       await sink.close();
     }
-  });
+  }, 180_000);
 
   it('a hub SIGKILLed mid-stream loses no message: its un-acked batch is redelivered and enqueued once', async () => {
     const stream = await createStream();
@@ -158,7 +158,7 @@ describe('nats sensor, JetStream', () => {
       await hub.exited;
       await sink.close();
     }
-  });
+  }, 300_000);
 
   it('acks nothing while the emit fails (Redis down), retries the batch, and acks once it is durable', async () => {
     const stream = await createStream();
@@ -202,7 +202,7 @@ describe('nats sensor, JetStream', () => {
       abort.abort();
       await sensor.stop();
     }
-  });
+  }, 180_000);
 });
 
 describe('nats sensor, core subject', () => {
@@ -254,5 +254,5 @@ describe('nats sensor, core subject', () => {
       await hub.close();
       await sink.close();
     }
-  });
+  }, 180_000);
 });
