@@ -16,6 +16,7 @@ import { createRedis } from '../queue/redis.ts';
 import { applyTriggerDirectory, watchTriggerDirectory } from '../standalone/trigger-directory.ts';
 import { triggerCrdYaml } from '../trigger/crd.ts';
 import { parseTriggers } from '../trigger/load.ts';
+import { addCommands } from './commands/index.ts';
 
 const program = new Command('trigger-hub')
   .description('Event-driven trigger hub: sensors → CloudEvents → durable queue → functions')
@@ -187,6 +188,8 @@ dlq
 function triggerKey(name: string): string {
   return name.includes('/') ? name : `default/${name}`;
 }
+
+addCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(`trigger-hub: ${errorMessage(error)}`);
