@@ -36,7 +36,7 @@ describe('kinesis sensor', () => {
     hub = await startTestHub([kinesisTrigger(ns, 'records', { stream: ns, sinkUrl: sink.url })]);
     const started = Date.now();
     const puts = await putRecords(client, ns, 0, recordCount);
-    await sink.waitFor(() => sink!.delivered.size >= recordCount, 240_000, `${recordCount} deliveries`);
+    await sink.waitFor(() => sink!.delivered.size >= recordCount, 400_000, `${recordCount} deliveries`);
     const seconds = (Date.now() - started) / 1000;
     console.log(
       `kinesis: ${recordCount} records in ${seconds.toFixed(1)} s (${Math.round(recordCount / seconds)}/s)`,
@@ -47,7 +47,7 @@ describe('kinesis sensor', () => {
     await sleep(500);
     const repeated = [...sink.counts.values()].filter((count) => count > 1).length;
     expect(repeated).toBe(0);
-  });
+  }, 600_000);
 
   it('turns a record into a CloudEvent: JSON data, partition key, sequence number, arrival time', async () => {
     const ns = uniqueNamespace('kin');

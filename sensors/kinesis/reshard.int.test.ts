@@ -87,7 +87,7 @@ describe('kinesis sensor and resharding', () => {
     const shards = await listShards(client, ns);
     expect(shards.length).toBe(5);
     const total = puts.length;
-    await sink.waitFor(() => sink!.delivered.size >= total, 120_000, `${total} deliveries`);
+    await sink.waitFor(() => sink!.delivered.size >= total, 300_000, `${total} deliveries`);
     await sleep(500);
 
     expect([...sink.delivered].sort()).toEqual(puts.map((p) => p.id).sort());
@@ -119,5 +119,5 @@ describe('kinesis sensor and resharding', () => {
       expect(p.index > (lastIndex.get(p.partitionKey) ?? -1)).toBe(true);
       lastIndex.set(p.partitionKey, p.index);
     }
-  });
+  }, 600_000);
 });

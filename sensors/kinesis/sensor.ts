@@ -26,7 +26,7 @@ import { recordToEvent } from './record.ts';
 import { fairShare, forgottenShards, readableShards, type ShardInfo } from './shards.ts';
 import { type KinesisSpec, parseStream } from './spec.ts';
 
-/** AWS allows 5 GetRecords per second per shard: after a non-empty batch the next read waits this long. */
+/** AWS allows 5 GetRecords per second per shard: after a non-empty batch the next call starts this long after it. */
 const busyPollMs = 200;
 const throttleBackoff: BackoffPolicy = { initialMs: 250, maxMs: 10_000, multiplier: 2, jitter: 0.5 };
 
@@ -53,6 +53,9 @@ export function createKinesisSensor(spec: KinesisSpec, context: SensorContext): 
   let firstRun = false;
   let wake: (() => void) | undefined;
   let coordinator: Promise<void> | undefined;
+  let renewer: Promise<void> | undefined;
+  /** The live workers, from the last heartbeat (this one included). */
+  let workers: string[] = [workerId];
   let health: SensorHealth = { connected: false, message: 'starting' };
 
   function setHealth(connected: boolean, message?: string): void {
@@ -185,6 +188,7 @@ export function createKinesisSensor(spec: KinesisSpec, context: SensorContext): 
     let failures = 0;
     while (!stop.aborted) {
       let output: GetRecordsCommandOutput;
+      const calledAt = Date.now();
       try {
         iterator ??= await iteratorFor(shard, after);
         output = await client.send(
@@ -237,7 +241,9 @@ export function createKinesisSensor(spec: KinesisSpec, context: SensorContext): 
         wake?.();
         return;
       }
-      await sleep(records.length > 0 ? busyPollMs : spec.pollIntervalMs, stop);
+      // The per-shard limit counts calls: the wait runs from this call's start, not from the end of its emit.
+      const interval = records.length > 0 ? busyPollMs : spec.pollIntervalMs;
+      await sleep(Math.max(0, calledAt + interval - Date.now()), stop);
     }
   }
 
@@ -265,17 +271,39 @@ export function createKinesisSensor(spec: KinesisSpec, context: SensorContext): 
     await reader.done;
   }
 
-  /** One coordinator round: heartbeat, renew, discover, then take or give back leases toward a fair share. */
-  async function balance(): Promise<void> {
-    const workers = await leases.heartbeat();
+  /**
+   * Heartbeat and lease renewal, on their own timer: a balancing round that waits for a reader's in-flight
+   * batch (or a slow ListShards) must not let this worker's leases lapse.
+   */
+  async function renewAll(): Promise<void> {
+    workers = await leases.heartbeat();
     await Promise.all(
-      [...readers.keys()].map(async (shardId) => {
+      [...readers.entries()].map(async ([shardId, reader]) => {
         if (!(await leases.renew(shardId))) {
           log.warn({ shard: shardId }, 'kinesis shard lease expired before renewal; stopping its reader');
-          await stopReader(shardId);
+          reader.abort.abort();
         }
       }),
     );
+  }
+
+  async function keepLeases(): Promise<void> {
+    let failures = 0;
+    while (!signal.aborted) {
+      try {
+        await renewAll();
+        failures = 0;
+      } catch (error) {
+        failures++;
+        if (!signal.aborted)
+          log.warn({ err: error, attempt: failures }, 'kinesis lease renewal failed; retrying');
+      }
+      await sleep(renewEveryMs, signal);
+    }
+  }
+
+  /** One coordinator round: discover, then take or give back leases toward this worker's fair share. */
+  async function balance(): Promise<void> {
     if (relist || shards === undefined || Date.now() - listedAt >= spec.shardDiscoveryIntervalMs) {
       relist = false;
       shards = await listShards();
@@ -339,6 +367,8 @@ export function createKinesisSensor(spec: KinesisSpec, context: SensorContext): 
         log.warn({ err: error, attempt }, 'kinesis sensor cannot start yet; retrying');
       },
     }).catch(() => {});
+    await retry(renewAll, { signal }).catch(() => {});
+    renewer = keepLeases();
     let failures = 0;
     while (!signal.aborted) {
       try {
@@ -363,6 +393,7 @@ export function createKinesisSensor(spec: KinesisSpec, context: SensorContext): 
       wake?.();
       for (const reader of readers.values()) reader.abort.abort();
       await coordinator;
+      await renewer;
       await Promise.allSettled([...readers.values()].map((reader) => reader.done));
       await leases.leave().catch(() => {});
       client.destroy();

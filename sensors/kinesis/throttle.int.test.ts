@@ -90,11 +90,11 @@ describe('kinesis sensor under throttling', () => {
       }),
     ]);
     const puts = await putRecords(client, ns, 0, 1000);
-    await sink.waitFor(() => sink!.delivered.size >= 1000, 120_000, '1000 deliveries');
+    await sink.waitFor(() => sink!.delivered.size >= 1000, 300_000, '1000 deliveries');
     await sleep(500);
 
     expect(throttling.throttled()).toBeGreaterThan(10);
     expect([...sink.delivered].sort()).toEqual(puts.map((put) => put.id).sort());
     expect([...sink.counts.values()].every((count) => count === 1)).toBe(true);
-  });
+  }, 600_000);
 });
