@@ -15,6 +15,11 @@ export const errorCodes = {
   },
   TH_ERR_DELIVERY_RETRIABLE: { status: 502, retriable: true, summary: 'the target failed; will retry' },
   TH_ERR_DELIVERY_REJECTED: { status: 502, retriable: false, summary: 'the target rejected the event' },
+  TH_ERR_EVENT_EXPIRED: {
+    status: 410,
+    retriable: false,
+    summary: 'the event was older than delivery.maxAgeMs',
+  },
   TH_ERR_POISON_EVENT: { status: 400, retriable: false, summary: 'the source message could not be parsed' },
   TH_ERR_REDIS_MISSING: { status: 500, retriable: false, summary: 'redis-server is not installed' },
   TH_ERR_INTERNAL: { status: 500, retriable: true, summary: 'an unexpected error; nothing was accepted' },

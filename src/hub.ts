@@ -7,6 +7,7 @@ import type { HubConfig } from './config.ts';
 import { Engine } from './engine/engine.ts';
 import { Instrumentation } from './instrumentation.ts';
 import { createMetrics } from './metrics.ts';
+import { queueStats } from './queue/queue-stats.ts';
 import { createRedis, type RedisClient, type RedisSettings, redactRedisUrl } from './queue/redis.ts';
 import { buildServer } from './server/server.ts';
 import { WebhookRouteTable } from './server/webhook-routes.ts';
@@ -68,20 +69,14 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     { stopDeadlineMs: config.shutdownDeadlineMs },
   );
   const metrics = createMetrics(instrumentation, {
-    queueDepths: () =>
+    queueStats: () =>
       Promise.all(
         engine
           .list()
           .filter((state) => state.running)
           .map(async (state) => ({
             trigger: state.key,
-            counts: await state.running!.queue.queue.getJobCounts(
-              'waiting',
-              'delayed',
-              'prioritized',
-              'active',
-              'failed',
-            ),
+            stats: await queueStats(state.running!.queue.queue),
           })),
       ),
   });

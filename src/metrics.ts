@@ -3,13 +3,14 @@
 
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Instrumentation } from './instrumentation.ts';
+import type { QueueStats } from './queue/queue-stats.ts';
 
-export interface QueueDepthSource {
-  /** Per trigger: job counts by BullMQ state. */
-  queueDepths(): Promise<Array<{ trigger: string; counts: Record<string, number> }>>;
+export interface QueueStatsSource {
+  /** Per running trigger: what its queue holds. */
+  queueStats(): Promise<Array<{ trigger: string; stats: QueueStats }>>;
 }
 
-export function createMetrics(instrumentation: Instrumentation, depthSource: QueueDepthSource): Registry {
+export function createMetrics(instrumentation: Instrumentation, source: QueueStatsSource): Registry {
   const registry = new Registry();
   const labelNames = ['trigger'] as const;
   const counter = (name: string, help: string, extra: string[] = []) =>
@@ -48,6 +49,15 @@ export function createMetrics(instrumentation: Instrumentation, depthSource: Que
     buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 60, 300, 1800, 3600],
     registers: [registry],
   });
+  // One read of every queue per scrape feeds both gauges.
+  let snapshot: Promise<Array<{ trigger: string; stats: QueueStats }>> | undefined;
+  const stats = () => {
+    snapshot ??= source
+      .queueStats()
+      .catch(() => []) // Redis away: the gauges go empty, the counters still answer
+      .finally(() => setImmediate(() => (snapshot = undefined)));
+    return snapshot;
+  };
   new Gauge({
     name: 'trigger_hub_queue_depth',
     help: 'Jobs in the trigger queue by state (waiting + delayed + prioritized is the backlog)',
@@ -55,8 +65,22 @@ export function createMetrics(instrumentation: Instrumentation, depthSource: Que
     registers: [registry],
     async collect() {
       this.reset();
-      for (const { trigger, counts } of await depthSource.queueDepths()) {
-        for (const [state, count] of Object.entries(counts)) this.set({ trigger, state }, count);
+      for (const { trigger, stats: current } of await stats()) {
+        for (const [state, count] of Object.entries(current.counts)) this.set({ trigger, state }, count);
+      }
+    },
+  });
+  new Gauge({
+    name: 'trigger_hub_oldest_undelivered_event_age_seconds',
+    help: 'Age (from its source time) of the oldest event not yet delivered; 0 when the queue is drained',
+    labelNames,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const now = Date.now();
+      for (const { trigger, stats: current } of await stats()) {
+        const oldest = current.oldestUndeliveredMs;
+        this.set({ trigger }, oldest === undefined ? 0 : Math.max(0, (now - oldest) / 1000));
       }
     },
   });

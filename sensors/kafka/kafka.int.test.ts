@@ -272,6 +272,75 @@ describe('kafka sensor', () => {
     }
   }, 300_000);
 
+  it("publishes the function's replies to the response topic and dead-lettered events to the error topic", async () => {
+    const [topic, responses, errors] = [await createTopic(1), await createTopic(1), await createTopic(1)];
+    const total = 20;
+    await produce(topic, 0, total);
+    // Even numbers are answered 200 with a body, odd ones 400 (rejected for good: dead-lettered at once).
+    const sink = await startSink({
+      respond: (request) => {
+        const { n } = JSON.parse(request.body.toString()) as { n: number };
+        return n % 2 === 0
+          ? {
+              status: 200,
+              body: JSON.stringify({ doubled: n * 2 }),
+              headers: { 'content-type': 'application/json' },
+            }
+          : { status: 400, body: `odd number ${n}` };
+      },
+    });
+    const hub = await startTestHub([
+      kafkaTrigger(uniqueNamespace('kafka-topics'), topic, sink.url, {
+        responseTopic: responses,
+        errorTopic: errors,
+      }),
+    ]);
+    const consumer = kafka.consumer({ groupId: `th-test-${randomBytes(4).toString('hex')}` });
+    const read = new Map<string, Array<{ value: string; headers: Record<string, string> }>>([
+      [responses, []],
+      [errors, []],
+    ]);
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics: [responses, errors], fromBeginning: true });
+      await consumer.run({
+        eachMessage: async ({ topic: from, message }) => {
+          const headers = Object.fromEntries(
+            Object.entries(message.headers ?? {}).map(([name, value]) => [name, String(value)]),
+          );
+          read.get(from)!.push({ value: message.value!.toString(), headers });
+        },
+      });
+      await waitFor(
+        async () => read.get(responses)!.length >= total / 2 && read.get(errors)!.length >= total / 2,
+        90_000,
+        'the replies and the dead letters',
+      );
+      const replies = read.get(responses)!;
+      expect(new Set(replies.map((r) => r.headers['triggerhub-event-id'])).size).toBe(total / 2);
+      for (const reply of replies) {
+        const offset = Number(reply.headers['triggerhub-event-id']!.split('/').at(-1));
+        expect(JSON.parse(reply.value)).toEqual({ doubled: offset * 2 });
+        expect(reply.headers['triggerhub-status']).toBe('200');
+        expect(reply.headers['content-type']).toBe('application/json');
+      }
+      const dead = read.get(errors)!;
+      expect(new Set(dead.map((r) => r.headers['triggerhub-event-id'])).size).toBe(total / 2);
+      for (const record of dead) {
+        const event = JSON.parse(record.value) as { id: string; data: { n: number } };
+        expect(event.id).toBe(record.headers['triggerhub-event-id']);
+        expect(event.data.n % 2).toBe(1);
+        expect(record.headers['triggerhub-status']).toBe('400');
+        expect(record.headers['triggerhub-excerpt']).toBe(`odd number ${event.data.n}`);
+        expect(record.headers['content-type']).toMatch(/^application\/cloudevents\+json/);
+      }
+    } finally {
+      await consumer.disconnect();
+      await hub.close();
+      await sink.close();
+    }
+  }, 180_000);
+
   it('keeps CloudEvents attributes, delivers binary and 5 MiB values whole, and dead-letters malformed messages with the reason', async () => {
     const topic = await createTopic(1, [{ name: 'max.message.bytes', value: String(6 * 1024 * 1024) }]);
     const big = JSON.stringify({ blob: 'x'.repeat(5 * 1024 * 1024) });

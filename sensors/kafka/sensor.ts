@@ -5,12 +5,13 @@
 //   - Rebalance or crash: uncommitted messages are read again by whoever owns the partition next; their
 //     ids are their positions, so the ones already in Redis are no-ops. Only what was in flight is re-read.
 
-import { type Consumer, type EachBatchPayload, Kafka } from 'kafkajs';
+import { type Consumer, type EachBatchPayload, Kafka, type Producer } from 'kafkajs';
 import { backoffDelay, defaultBackoff, retry, sleep } from '../../src/retry/backoff.ts';
 import type { Sensor, SensorContext, SensorHealth } from '../../src/sensor/sensor.ts';
 import { kafkaConfig } from './client.ts';
 import { kafkaMessageToEvent } from './message.ts';
 import type { KafkaSpec } from './spec.ts';
+import { errorRecord, type OutgoingRecord, responseRecord } from './topics.ts';
 
 export function defaultGroupId(namespace: string, name: string): string {
   return `trigger-hub.${namespace}.${name}`;
@@ -140,7 +141,45 @@ export function createKafkaSensor(spec: KafkaSpec, context: SensorContext): Sens
     );
   }
 
+  let producer: Promise<Producer> | undefined;
+
+  /** One producer for the response and error topics, connected on first use (and again after a failure). */
+  function getProducer(): Promise<Producer> {
+    producer ??= (async () => {
+      const created = kafka.producer({ allowAutoTopicCreation: false });
+      await created.connect();
+      return created;
+    })().catch((error) => {
+      producer = undefined;
+      throw error;
+    });
+    return producer;
+  }
+
+  /** Resolves once the broker has the record (acks from all in-sync replicas). */
+  async function publish(topic: string, record: OutgoingRecord): Promise<void> {
+    await (await getProducer()).send({
+      topic,
+      acks: -1,
+      messages: [{ key: record.key ?? null, value: record.value, headers: record.headers }],
+    });
+  }
+
   return {
+    // A failed publish fails the delivery attempt: it is retried (the target sees the event again), so the
+    // response topic is at-least-once too.
+    ...(spec.responseTopic
+      ? {
+          onDelivered: (event, response) =>
+            publish(spec.responseTopic!, responseRecord(event, response, trigger.key)),
+        }
+      : {}),
+    ...(spec.errorTopic
+      ? {
+          onDeadLettered: (event, lastAttempt) =>
+            publish(spec.errorTopic!, errorRecord(event, lastAttempt, trigger.key)),
+        }
+      : {}),
     async start() {
       running = connectAndRun().catch((error) => {
         if (!signal.aborted) log.error({ err: error }, 'kafka consumer gave up');
@@ -150,6 +189,8 @@ export function createKafkaSensor(spec: KafkaSpec, context: SensorContext): Sens
       await running;
       // disconnect() waits for the batches in progress: their emits settle before the consumer leaves.
       await consumer?.disconnect().catch((error) => log.warn({ err: error }, 'kafka disconnect failed'));
+      const created = await producer?.catch(() => undefined);
+      await created?.disconnect().catch(() => {});
     },
     health: () => health,
   };

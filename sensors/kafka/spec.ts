@@ -87,6 +87,16 @@ export const kafkaSpec = z
       .max(104_857_600)
       .default(1_048_576)
       .describe('Fetch size per partition; a larger single message is still fetched whole'),
+    responseTopic: topicName
+      .optional()
+      .describe(
+        "Publish the function's 2xx reply here: value = the response body, key = the event's partitionkey, headers name the event answered",
+      ),
+    errorTopic: topicName
+      .optional()
+      .describe(
+        "Publish dead-lettered events here too (like Fission's errorTopic): value = the event as a structured CloudEvent, the error in triggerhub-* headers",
+      ),
     sessionTimeoutMs: z.int().min(6000).max(300_000).default(30_000),
     heartbeatIntervalMs: z.int().min(100).max(60_000).default(3000),
   })

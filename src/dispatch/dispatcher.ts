@@ -49,6 +49,13 @@ export function createDispatcher(options: DispatcherOptions): Worker<EventJobDat
       );
       throw new UnrecoverableError(`TH_ERR_POISON_EVENT: ${poison}`);
     }
+    const sourceTime = event.time ? Date.parse(event.time) : Number.NaN;
+    const eventTime = Number.isFinite(sourceTime) ? sourceTime : job.timestamp;
+    if (delivery.maxAgeMs !== undefined && Date.now() - eventTime > delivery.maxAgeMs) {
+      const error = `TH_ERR_EVENT_EXPIRED: the event is ${Math.round((Date.now() - eventTime) / 1000)} s old; maxAgeMs is ${delivery.maxAgeMs}`;
+      await deadLetter(job, { error, at: new Date().toISOString() }, 'expired');
+      throw new UnrecoverableError(error);
+    }
     const outcome = await target.deliver(event);
     if (outcome.ok) {
       await sensor.onDelivered?.(event, {
@@ -56,8 +63,13 @@ export function createDispatcher(options: DispatcherOptions): Worker<EventJobDat
         body: outcome.body ?? Buffer.alloc(0),
         ...(outcome.contentType ? { contentType: outcome.contentType } : {}),
       });
-      const age = Date.now() - (event.time ? Date.parse(event.time) : job.timestamp);
-      instrumentation.emit('delivery.succeeded', trigger.key, outcome.status!, outcome.durationMs, age);
+      instrumentation.emit(
+        'delivery.succeeded',
+        trigger.key,
+        outcome.status!,
+        outcome.durationMs,
+        Date.now() - eventTime,
+      );
       return { status: outcome.status!, durationMs: Math.round(outcome.durationMs) };
     }
     const message = outcome.excerpt ? `${outcome.error}: ${outcome.excerpt.slice(0, 200)}` : outcome.error!;

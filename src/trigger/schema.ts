@@ -121,6 +121,13 @@ export const deliverySchema = z.object({
     .object({ max: z.int().min(1), durationMs: z.int().min(1).default(1000) })
     .optional()
     .describe('At most `max` deliveries per `durationMs`, across all hub processes'),
+  maxAgeMs: z
+    .int()
+    .min(1)
+    .optional()
+    .describe(
+      'Dead-letter (reason TH_ERR_EVENT_EXPIRED) instead of delivering an event older than this, by its source time',
+    ),
   deadLetter: z
     .object({ retainDays: z.int().min(1).max(365).default(14) })
     .prefault({})
