@@ -119,3 +119,12 @@ export function diffAgainstSeen(
   }
   return changes;
 }
+
+/** A watch ERROR event's Status: expired (410 Gone / Expired: relist) or another failure (restart). */
+export function classifyWatchError(status: { code?: number; reason?: string; message?: string }): {
+  expired: boolean;
+  message: string;
+} {
+  const expired = status.code === 410 || status.reason === 'Expired' || status.reason === 'Gone';
+  return { expired, message: status.message ?? (expired ? 'resourceVersion expired' : 'watch error') };
+}

@@ -22,7 +22,14 @@ import type { EventInput } from '../../src/envelope/event.ts';
 import { errorMessage } from '../../src/errors.ts';
 import { backoffDelay, defaultBackoff, sleep } from '../../src/retry/backoff.ts';
 import type { Sensor, SensorContext, SensorHealth } from '../../src/sensor/sensor.ts';
-import { diffAgainstSeen, type ObjectChange, type SeenObject, seenOf, toEventInput } from './events.ts';
+import {
+  classifyWatchError,
+  diffAgainstSeen,
+  type ObjectChange,
+  type SeenObject,
+  seenOf,
+  toEventInput,
+} from './events.ts';
 import type { KubernetesSpec, WatchEventType } from './spec.ts';
 
 const maxBatch = 500;
@@ -170,9 +177,9 @@ export function createKubernetesSensor(
       for (const event of batch) {
         if (event.type === 'ERROR') {
           const status = event.object as { code?: number; reason?: string; message?: string };
-          if (status.code === 410 || status.reason === 'Expired' || status.reason === 'Gone')
-            throw new WatchExpired(status.message ?? 'resourceVersion expired');
-          throw new KubeApiError(status.code ?? 500, `watch error: ${status.message}`, status.reason);
+          const { expired, message } = classifyWatchError(status);
+          if (expired) throw new WatchExpired(message);
+          throw new KubeApiError(status.code ?? 500, `watch error: ${message}`, status.reason);
         }
         position = event.object.metadata?.resourceVersion ?? position;
         if (event.type === 'BOOKMARK') continue;
