@@ -112,7 +112,7 @@ describe('kinesis sensor across hub processes', () => {
     expect(second.output()).toContain('"iterator":"AFTER_SEQUENCE_NUMBER"');
   }, 600_000);
 
-  it('two hub processes split the shards; when one is killed the other takes its shards over', async () => {
+  it('two hub processes split the shards when the second joins; when one is killed the other takes its shards over', async () => {
     const ns = uniqueNamespace('kin');
     const total = 2000;
     await createStream(client, ns, 4);
@@ -122,13 +122,22 @@ describe('kinesis sensor across hub processes', () => {
     const dir = writeTriggerDir([
       kinesisTrigger(ns, 'shared', { stream: ns, sinkUrl: sink.url, delivery: { concurrency } }),
     ]);
+    const pidOf = (owner: string | null) => owner?.split('/')[1];
     const a = await spawnHub(dir, await freePort());
     hubs.push(a);
+    // Alone, the first hub takes every shard.
+    await waitUntil(
+      async () =>
+        [...(await leaseOwners(redis, trigger, ns, shardIds)).values()].every(
+          (owner) => pidOf(owner) === String(a.child.pid),
+        ),
+      120_000,
+      'the first hub holding all four shards',
+    );
     const b = await spawnHub(dir, await freePort());
     hubs.push(b);
-    const pidOf = (owner: string | null) => owner?.split('/')[1];
 
-    // Two live workers, four shards: two each.
+    // A second replica joins: the first gives back half, two shards each.
     await waitUntil(
       async () => {
         const owners = [...(await leaseOwners(redis, trigger, ns, shardIds)).values()].map(pidOf);
