@@ -47,7 +47,7 @@ export function buildStatus(input: StatusInput): TriggerStatus {
   const { state, generation, refused } = input;
   const conditions: Condition[] = [];
   const health = state?.running?.health();
-  if (refused) {
+  if (refused && !state?.running) {
     conditions.push(condition('Ready', 'False', refused.reason, refused.message, generation));
     conditions.push(condition('SourceConnected', 'Unknown', refused.reason, 'not started', generation));
     conditions.push(condition('Degraded', 'True', refused.reason, refused.message, generation));
