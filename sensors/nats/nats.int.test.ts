@@ -205,6 +205,75 @@ describe('nats sensor, JetStream', () => {
   }, 180_000);
 });
 
+describe('nats sensor, response and error subjects', () => {
+  it("publishes the function's replies on the response subject and dead-lettered events to a stream", async () => {
+    const stream = await createStream();
+    const errorStream = await createStream();
+    const errorSubject = `${errorStream.toLowerCase()}.dead`;
+    const responseSubject = `th.replies.${randomBytes(4).toString('hex')}`;
+    const replies: Array<{ data: string; headers: Record<string, string> }> = [];
+    const subscription = nc.subscribe(responseSubject, {
+      callback: (_error, message) =>
+        replies.push({
+          data: message.string(),
+          headers: Object.fromEntries([...message.headers!].map(([name, values]) => [name, values[0]!])),
+        }),
+    });
+    await nc.flush();
+    const total = 20;
+    await publish(stream, 0, total);
+    const sink = await startSink({
+      respond: (request) => {
+        const { n } = JSON.parse(request.body.toString()) as { n: number };
+        return n % 2 === 0
+          ? {
+              status: 200,
+              body: JSON.stringify({ doubled: n * 2 }),
+              headers: { 'content-type': 'application/json' },
+            }
+          : { status: 400, body: `odd number ${n}` };
+      },
+    });
+    const hub = await startTestHub([
+      triggerDoc(uniqueNamespace('js-topics'), 'js', {
+        source: { nats: { servers: [natsUrl()], responseSubject, errorSubject, jetstream: { stream } } },
+        target: { http: { url: sink.url } },
+        delivery: { retries: 2, backoff: { initialMs: 50, maxMs: 500 } },
+      }),
+    ]);
+    try {
+      await waitFor(
+        async () =>
+          replies.length >= total / 2 && (await jsm.streams.info(errorStream)).state.messages >= total / 2,
+        90_000,
+        'the replies and the dead letters',
+      );
+      expect(new Set(replies.map((r) => r.headers['triggerhub-event-id'])).size).toBe(total / 2);
+      for (const reply of replies) {
+        const sequence = Number(reply.headers['triggerhub-event-id']!.split('/').at(-1));
+        expect(JSON.parse(reply.data)).toEqual({ doubled: (sequence - 1) * 2 });
+        expect(reply.headers['triggerhub-status']).toBe('200');
+      }
+      const dead = [];
+      for (let sequence = 1; sequence <= total / 2; sequence++) {
+        const stored = await jsm.streams.getMessage(errorStream, { seq: sequence });
+        dead.push({ event: stored.json<{ id: string; data: { n: number } }>(), headers: stored.header });
+      }
+      expect(new Set(dead.map((d) => d.event.id)).size).toBe(total / 2);
+      for (const { event, headers: stored } of dead) {
+        expect(event.data.n % 2).toBe(1);
+        expect(stored.get('triggerhub-event-id')).toBe(event.id);
+        expect(stored.get('triggerhub-status')).toBe('400');
+        expect(stored.get('triggerhub-excerpt')).toBe(`odd number ${event.data.n}`);
+      }
+    } finally {
+      subscription.unsubscribe();
+      await hub.close();
+      await sink.close();
+    }
+  }, 180_000);
+});
+
 describe('nats sensor, core subject', () => {
   it('delivers messages of a subject through a queue group; CloudEvents keep their attributes; malformed ones are dead-lettered', async () => {
     const subject = `th.core.${randomBytes(4).toString('hex')}`;

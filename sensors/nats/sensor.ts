@@ -20,12 +20,14 @@ import {
   type NatsConnection,
   type NatsError,
   nanos,
+  headers as natsHeaders,
   type Subscription,
 } from 'nats';
 import type { EventInput } from '../../src/envelope/event.ts';
 import { backoffDelay, defaultBackoff, retry, sleep } from '../../src/retry/backoff.ts';
 import type { Sensor, SensorContext, SensorHealth } from '../../src/sensor/sensor.ts';
 import { resolveSecret } from '../../src/trigger/secret-ref.ts';
+import { errorRecord, type OutgoingRecord, responseRecord } from '../kafka/topics.ts';
 import { coreMessageToEvent, jetStreamMessageToEvent } from './message.ts';
 import type { JetStreamSpec, NatsSpec } from './spec.ts';
 
@@ -243,7 +245,38 @@ export function createNatsSensor(spec: NatsSpec, context: SensorContext): Sensor
     );
   }
 
+  /**
+   * Publishes a reply or a dead letter. A subject captured by a JetStream stream gets a stream ack (durable);
+   * any other subject is published on core NATS and flushed (best effort: NATS keeps nothing for it).
+   */
+  async function publish(subject: string, record: OutgoingRecord): Promise<void> {
+    const nc = connection;
+    if (!nc || nc.isClosed()) throw new Error('not connected to NATS yet');
+    const headers = natsHeaders();
+    for (const [name, value] of Object.entries(record.headers)) headers.set(name, value);
+    try {
+      await nc.jetstream().publish(subject, record.value, { headers });
+    } catch (error) {
+      if ((error as NatsError).code !== '503') throw error; // 503: no stream captures the subject
+      nc.publish(subject, record.value, { headers });
+      await nc.flush();
+    }
+  }
+
   return {
+    // A failed publish fails the delivery attempt, which is retried: the response subject is at-least-once.
+    ...(spec.responseSubject
+      ? {
+          onDelivered: (event, response) =>
+            publish(spec.responseSubject!, responseRecord(event, response, trigger.key)),
+        }
+      : {}),
+    ...(spec.errorSubject
+      ? {
+          onDeadLettered: (event, lastAttempt) =>
+            publish(spec.errorSubject!, errorRecord(event, lastAttempt, trigger.key)),
+        }
+      : {}),
     async start() {
       running = run().catch((error) => {
         if (!signal.aborted) log.error({ err: error }, 'nats source gave up');

@@ -4,6 +4,11 @@ import { secretRef } from '../../src/trigger/secret-ref.ts';
 /** A NATS subject: tokens separated by `.`, with the `*` and `>` wildcards; no whitespace. */
 const subject = z.string().regex(/^[^\s.]+(\.[^\s.]+)*$/, 'a NATS subject: dot-separated tokens, no spaces');
 
+/** A subject to publish on: no wildcards. */
+const publishSubject = z
+  .string()
+  .regex(/^[^\s.*>]+(\.[^\s.*>]+)*$/, 'a NATS subject without wildcards, no spaces');
+
 export const jetStreamSpec = z
   .object({
     stream: z.string().regex(/^[^\s.*>/\\]+$/, 'a stream name: no spaces, ., *, >, / or \\'),
@@ -71,6 +76,16 @@ export const natsSpec = z
       })
       .optional()
       .describe('Require TLS'),
+    responseSubject: publishSubject
+      .optional()
+      .describe(
+        "Publish the function's 2xx reply here (acked by the stream when a JetStream stream captures the subject)",
+      ),
+    errorSubject: publishSubject
+      .optional()
+      .describe(
+        'Publish dead-lettered events here too: the event as a structured CloudEvent, the error in triggerhub-* headers',
+      ),
     eventType: z
       .string()
       .min(1)
