@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { serialInstall } from './lib/install.ts';
@@ -35,9 +35,21 @@ async function withLock<T>(fn: () => Promise<T>): Promise<T> {
       break;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const holder = Number(readFileSync(lock, 'utf8').trim());
-      if (!holder || holder === process.pid || !isAlive(holder)) {
+      let holder: number;
+      let age: number;
+      try {
+        holder = Number(readFileSync(lock, 'utf8').trim());
+        age = Date.now() - statSync(lock).mtimeMs;
+      } catch {
+        continue; // released meanwhile
+      }
+      // An empty lock may be one being written this instant; only an old one is abandoned.
+      if ((!holder && age > 5000) || (holder && !isAlive(holder))) {
         rmSync(lock, { force: true });
+        continue;
+      }
+      if (!holder) {
+        await sleep(100);
         continue;
       }
       if (!told) say('services', `waiting for another services command to finish (pid ${holder})`);
@@ -117,7 +129,9 @@ export function runningEnv(): Record<string, string> {
 function writeEnvFile(): Record<string, string> {
   const env = runningEnv();
   mkdirSync(dataDir, { recursive: true });
-  writeFileSync(envFile, `${JSON.stringify(env, null, 2)}\n`);
+  // Replaced whole, so a test reading it concurrently never sees half a file.
+  writeFileSync(`${envFile}.tmp`, `${JSON.stringify(env, null, 2)}\n`);
+  renameSync(`${envFile}.tmp`, envFile);
   return env;
 }
 
