@@ -6,6 +6,7 @@ import type { Registry } from 'prom-client';
 import type { Engine } from '../engine/engine.ts';
 import type { Instrumentation } from '../instrumentation.ts';
 import { apiPlugin } from './api.ts';
+import { dashboardPlugin } from './dashboard/index.ts';
 import { sendError, toHubError } from './errors.ts';
 import { type WebhookRouteTable, webhookPlugin } from './webhook-routes.ts';
 
@@ -56,5 +57,6 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   });
   app.register(apiPlugin(options.engine, options.instrumentation, options.apiToken));
   app.register(webhookPlugin(options.webhooks, options.maxBodyBytes));
+  app.register(dashboardPlugin(options));
   return app;
 }

@@ -1,0 +1,126 @@
+// What the dashboard shows, read from the same places as the HTTP API: the engine's list of triggers,
+// each running trigger's BullMQ queue, and src/queue/dead-letter.ts for the dead-letter queue.
+
+import type { Job } from 'bullmq';
+import type { Engine, TriggerState } from '../../engine/engine.ts';
+import { HubError } from '../../errors.ts';
+import type { Instrumentation } from '../../instrumentation.ts';
+import { countDeadLetters, listDeadLetters, replayDeadLetters } from '../../queue/dead-letter.ts';
+import type { EventJobData } from '../../queue/job.ts';
+import { safeUrl } from '../../targets/http-client.ts';
+import { sourceKindOf } from '../../trigger/schema.ts';
+import type { LiveStats, TriggerStats } from './live-stats.ts';
+
+export interface TriggerSummary {
+  key: string;
+  origin: string;
+  state: TriggerState['state'];
+  error?: string;
+  source?: string;
+  target?: string;
+  health?: { connected: boolean; message?: string; lastEventAt?: string };
+  queue?: Record<string, number>;
+  /** waiting + active + delayed + prioritized */
+  depth?: number;
+  deadLetters?: number;
+  stats: TriggerStats;
+}
+
+export interface RecentEvent {
+  id: string;
+  type: string;
+  subject?: string;
+  time?: string;
+  deliveredAt?: string;
+}
+
+function targetOf(state: TriggerState): string | undefined {
+  const target = state.trigger?.spec.target;
+  if (target?.http) return `http ${safeUrl(target.http.url)}`;
+  if (target?.slack) return 'slack';
+  return undefined;
+}
+
+export async function summarize(state: TriggerState, stats: LiveStats): Promise<TriggerSummary> {
+  const spec = state.trigger?.spec;
+  const counts = state.running
+    ? await state.running.queue.queue
+        .getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed')
+        .catch(() => undefined)
+    : undefined;
+  const target = targetOf(state);
+  return {
+    key: state.key,
+    origin: state.origin,
+    state: state.state,
+    ...(state.error ? { error: state.error } : {}),
+    ...(spec ? { source: sourceKindOf(spec) } : {}),
+    ...(target ? { target } : {}),
+    ...(state.running ? { health: state.running.health() } : {}),
+    ...(counts
+      ? {
+          queue: counts,
+          depth:
+            (counts.waiting ?? 0) + (counts.active ?? 0) + (counts.delayed ?? 0) + (counts.prioritized ?? 0),
+          deadLetters: counts.failed ?? 0,
+        }
+      : {}),
+    stats: stats.of(state.key),
+  };
+}
+
+export async function listTriggers(engine: Engine, stats: LiveStats): Promise<TriggerSummary[]> {
+  return Promise.all(engine.list().map((state) => summarize(state, stats)));
+}
+
+export function runningQueue(engine: Engine, key: string) {
+  const state = engine.get(key);
+  if (!state?.running) throw new HubError('TH_ERR_UNKNOWN_TRIGGER', `trigger ${key} is not running here`);
+  return { state, queue: state.running.queue.queue };
+}
+
+function recentEvent(job: Job<EventJobData>): RecentEvent {
+  const event = job.data.event;
+  return {
+    id: event.id,
+    type: event.type,
+    ...(event.subject ? { subject: event.subject } : {}),
+    ...(event.time ? { time: event.time } : {}),
+    ...(job.finishedOn ? { deliveredAt: new Date(job.finishedOn).toISOString() } : {}),
+  };
+}
+
+/** One trigger with its last delivered events and a page of its dead-letter queue. */
+export async function triggerDetails(
+  engine: Engine,
+  stats: LiveStats,
+  key: string,
+  page: { offset: number; limit: number },
+) {
+  const { state, queue } = runningQueue(engine, key);
+  const [summary, completed, deadLetters, deadLetterCount] = await Promise.all([
+    summarize(state, stats),
+    queue.getCompleted(0, 9),
+    listDeadLetters(queue, page),
+    countDeadLetters(queue),
+  ]);
+  return {
+    ...summary,
+    recentEvents: completed.filter(Boolean).map(recentEvent),
+    deadLetterCount,
+    deadLetterEntries: deadLetters,
+  };
+}
+
+/** Replays some (jobIds) or all dead letters of a trigger, and reports it like the API does. */
+export async function replay(
+  engine: Engine,
+  instrumentation: Instrumentation,
+  key: string,
+  jobIds: string[] | undefined,
+): Promise<number> {
+  const { state, queue } = runningQueue(engine, key);
+  const replayed = await replayDeadLetters(queue, jobIds ? { jobIds } : {});
+  instrumentation.emit('dlq.replayed', state.key, replayed);
+  return replayed;
+}

@@ -1,0 +1,116 @@
+// The dashboard, one Fastify plugin: the triggers page (/dashboard) with its data routes
+// (/dashboard/api/*), and bull-board's queue view over every running trigger's queue (/dashboard/queues).
+// Everything under /dashboard is protected by the API's token (auth.ts).
+
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { FastifyAdapter } from '@bull-board/fastify';
+import type { FastifyInstance } from 'fastify';
+import type { Engine } from '../../engine/engine.ts';
+import { HubError } from '../../errors.ts';
+import type { Instrumentation } from '../../instrumentation.ts';
+import { safeEqual } from '../../security/compare.ts';
+import { clearedCookie, requireAuth, sessionCookie } from './auth.ts';
+import { listTriggers, replay, triggerDetails } from './data.ts';
+import { LiveStats } from './live-stats.ts';
+import { loginPage } from './login-page.ts';
+import { triggersPage } from './triggers-page.ts';
+
+export interface DashboardOptions {
+  engine: Engine;
+  instrumentation: Instrumentation;
+  apiToken: string | undefined;
+}
+
+interface TriggerParams {
+  namespace: string;
+  name: string;
+}
+
+const queuesPath = '/dashboard/queues';
+
+export function dashboardPlugin(options: DashboardOptions) {
+  const { engine, instrumentation, apiToken } = options;
+  return async function dashboard(app: FastifyInstance): Promise<void> {
+    const stats = new LiveStats(instrumentation);
+    app.addHook('onClose', async () => stats.close());
+    app.addHook('onRequest', requireAuth(apiToken));
+    app.addContentTypeParser(
+      'application/x-www-form-urlencoded',
+      { parseAs: 'string', bodyLimit: 4096 },
+      (_request, body, done) => done(null, Object.fromEntries(new URLSearchParams(body as string))),
+    );
+
+    app.get('/dashboard/login', async (_request, reply) => {
+      if (apiToken === undefined) return reply.redirect('/dashboard', 303);
+      return reply.type('text/html; charset=utf-8').send(loginPage(false));
+    });
+    app.post<{ Body: { token?: string } }>('/dashboard/login', async (request, reply) => {
+      if (apiToken === undefined) return reply.redirect('/dashboard', 303);
+      const token = typeof request.body?.token === 'string' ? request.body.token : '';
+      if (!safeEqual(token, apiToken))
+        return reply.code(401).type('text/html; charset=utf-8').send(loginPage(true));
+      const secure = request.protocol === 'https';
+      return reply.header('set-cookie', sessionCookie(apiToken, secure)).redirect('/dashboard', 303);
+    });
+    app.post('/dashboard/logout', async (_request, reply) =>
+      reply.header('set-cookie', clearedCookie).redirect('/dashboard/login', 303),
+    );
+
+    app.get('/dashboard', async (_request, reply) =>
+      reply
+        .type('text/html; charset=utf-8')
+        .header('cache-control', 'no-store')
+        .send(triggersPage(apiToken !== undefined)),
+    );
+    app.get('/dashboard/', async (_request, reply) => reply.redirect('/dashboard', 301));
+
+    app.get('/dashboard/api/triggers', async () => ({ triggers: await listTriggers(engine, stats) }));
+    app.get<{ Params: TriggerParams; Querystring: { offset?: string; limit?: string } }>(
+      '/dashboard/api/triggers/:namespace/:name',
+      async (request) =>
+        triggerDetails(engine, stats, `${request.params.namespace}/${request.params.name}`, {
+          offset: Math.max(0, Number(request.query.offset ?? 0) || 0),
+          limit: Math.min(1000, Math.max(1, Number(request.query.limit ?? 50) || 50)),
+        }),
+    );
+    app.post<{ Params: TriggerParams; Body: { jobIds?: unknown } | undefined }>(
+      '/dashboard/api/dlq/:namespace/:name/replay',
+      async (request) => {
+        const jobIds = request.body?.jobIds;
+        if (jobIds !== undefined && !(Array.isArray(jobIds) && jobIds.every((id) => typeof id === 'string')))
+          throw new HubError('TH_ERR_BAD_REQUEST', 'jobIds must be an array of strings');
+        const key = `${request.params.namespace}/${request.params.name}`;
+        return { replayed: await replay(engine, instrumentation, key, jobIds as string[] | undefined) };
+      },
+    );
+
+    // bull-board: its adapters are rebuilt from the running triggers on each visit, since triggers come
+    // and go with file edits and resource changes.
+    const serverAdapter = new FastifyAdapter();
+    serverAdapter.setBasePath(queuesPath);
+    const board = createBullBoard({
+      queues: [],
+      // @bull-board/fastify 9.10.1 pins its own copy of @bull-board/api's types; the shapes are the same.
+      serverAdapter: serverAdapter as unknown as Parameters<typeof createBullBoard>[0]['serverAdapter'],
+      options: { uiConfig: { boardTitle: 'Trigger Hub queues' } },
+    });
+    const syncQueues = () =>
+      board.replaceQueues(
+        engine
+          .list()
+          .filter((state) => state.running)
+          .map(
+            (state) =>
+              new BullMQAdapter(state.running!.queue.queue, {
+                displayName: state.key,
+                description: state.origin,
+              }),
+          ),
+      );
+    await app.register(async (queues) => {
+      queues.addHook('onRequest', async () => syncQueues());
+      await queues.register(serverAdapter.registerPlugin(), { prefix: queuesPath });
+    });
+  };
+}
