@@ -11,12 +11,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { Client, NotificationConfig, ObjectCreatedAll, ObjectRemovedAll, QueueConfig } from 'minio';
+import type { Client } from 'minio';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { keyPrefix, queueName } from '../../src/queue/keys.ts';
@@ -32,110 +31,20 @@ import {
   writeTriggerDir,
 } from '../../test/support/hub.ts';
 import { type Sink, startSink } from '../../test/support/sink.ts';
+import {
+  minioClient,
+  percentile,
+  pool,
+  type Relay,
+  setting,
+  startRelay,
+  subscribedBucket,
+} from './test-support.ts';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
-
-function setting(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: the integration project's global setup starts MinIO`);
-  return value;
-}
-
-function minioClient(): Client {
-  const endpoint = new URL(setting('TH_MINIO_ENDPOINT'));
-  return new Client({
-    endPoint: endpoint.hostname,
-    port: Number(endpoint.port),
-    useSSL: false,
-    accessKey: setting('TH_MINIO_ACCESS_KEY'),
-    secretKey: setting('TH_MINIO_SECRET_KEY'),
-    region: 'us-east-1',
-  });
-}
-
-/** A fresh bucket whose created and removed events go to the TESTHUB webhook target. */
-async function subscribedBucket(client: Client): Promise<string> {
-  const bucket = `th-${randomBytes(5).toString('hex')}`;
-  await client.makeBucket(bucket);
-  const queue = new QueueConfig(setting('TH_MINIO_WEBHOOK_ARN'));
-  queue.addEvent(ObjectCreatedAll);
-  queue.addEvent(ObjectRemovedAll);
-  const config = new NotificationConfig();
-  config.add(queue);
-  await client.setBucketNotification(bucket, config);
-  return bucket;
-}
-
-/** Runs `work` over `items` with at most `concurrency` in flight. */
-async function pool<T>(items: T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await work(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-}
-
-interface Relay {
-  /** The hub's base URL, or undefined while it is down. */
-  target: string | undefined;
-  /** Answers given to MinIO, by status. */
-  statuses: Map<number, number>;
-  close(): Promise<void>;
-}
-
-async function startRelay(): Promise<Relay> {
-  const relay: Relay = { target: undefined, statuses: new Map(), close: async () => {} };
-  const answer = (status: number, body: Buffer | string, contentType = 'application/json') => ({
-    status,
-    body,
-    contentType,
-  });
-  const server: Server = createServer((incoming, outgoing) => {
-    const chunks: Buffer[] = [];
-    incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
-    incoming.on('end', async () => {
-      let result: { status: number; body: Buffer | string; contentType: string };
-      const target = relay.target;
-      if (target === undefined) result = answer(502, '{"message":"hub down"}');
-      else {
-        try {
-          const headers: Record<string, string> = {};
-          for (const name of ['authorization', 'content-type'])
-            if (typeof incoming.headers[name] === 'string') headers[name] = incoming.headers[name];
-          const response = await request(`${target}/webhooks${incoming.url}`, {
-            method: incoming.method as 'POST',
-            headers,
-            body: Buffer.concat(chunks),
-          });
-          const body = Buffer.from(await response.body.arrayBuffer());
-          result = answer(
-            response.statusCode,
-            body,
-            String(response.headers['content-type'] ?? 'text/plain'),
-          );
-        } catch {
-          result = answer(502, '{"message":"hub unreachable"}');
-        }
-      }
-      relay.statuses.set(result.status, (relay.statuses.get(result.status) ?? 0) + 1);
-      outgoing.writeHead(result.status, { 'content-type': result.contentType }).end(result.body);
-    });
-  });
-  const port = Number(setting('TH_MINIO_WEBHOOK_PORT'));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', resolve);
-  });
-  relay.close = () =>
-    new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    });
-  return relay;
-}
 
 function minioTrigger(namespace: string, sinkUrl: string, source: Record<string, unknown>): TriggerDoc {
   return triggerDoc(namespace, 'objects', {
@@ -187,11 +96,6 @@ function awkwardKeys(count: number, tag: string): string[] {
     (i: number) => `${i}`,
   ];
   return Array.from({ length: count }, (_, i) => shapes[i % shapes.length]!(i));
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 }
 
 let client: Client;
