@@ -46,7 +46,7 @@ export const kinesisSpec = z
       .max(300_000)
       .default(1000)
       .describe(
-        'Wait after an empty GetRecords per shard; after a full one the next read follows in 200 ms (5 reads/s per shard is the AWS limit)',
+        'How often a shard with nothing new is polled; while records flow a shard is read every 200 ms (AWS allows 5 GetRecords/s per shard)',
       ),
     maxRecordsPerRequest: z
       .int()
