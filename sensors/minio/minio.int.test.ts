@@ -283,7 +283,7 @@ async function postTo(url: string, body: Buffer | string, headers: Record<string
 }
 
 describe('requests that are not from MinIO', () => {
-  it('a missing or wrong token gets 401 or 403 and enqueues nothing; a malformed body gets 400 with the reason', async () => {
+  it('a missing or wrong token gets 401 or 403 and enqueues nothing; a malformed body gets 400 with the reason; an unreadable record is dead-lettered, the rest delivered', async () => {
     const namespace = uniqueNamespace('minio');
     const sink = await startSink();
     cleanups.push(() => sink.close());
@@ -327,6 +327,31 @@ describe('requests that are not from MinIO', () => {
     expect(await jobCount(redis, namespace)).toBe(1);
     await sink.waitFor(() => sink.delivered.size === 1, 30_000, 'the delivery');
     expect(sink.received[0]!.headers['ce-type']).toBe(created);
+
+    // A record that cannot be read does not refuse the others: it is taken and dead-lettered with the reason.
+    const notification = JSON.parse(body.toString('utf8'));
+    const good = structuredClone(notification.Records[0]);
+    good.s3.object.key = 'second.xml';
+    const broken = structuredClone(notification.Records[0]);
+    broken.s3.object.key = 'bad%ZZkey.xml';
+    notification.Records = [good, broken];
+    const mixed = await postTo(url, JSON.stringify(notification), { authorization: `Bearer ${token}` });
+    expect(mixed.status).toBe(200);
+    expect(mixed.json.enqueued).toBe(2);
+    await sink.waitFor(() => sink.delivered.size === 2, 30_000, 'the second delivery');
+    const queue = new Queue(queueName({ key: `${namespace}/objects` }), {
+      connection: redis,
+      prefix: keyPrefix,
+    });
+    cleanups.push(() => queue.close());
+    const deadline = Date.now() + 30_000;
+    while ((await queue.getJobCounts('failed')).failed < 1 && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    const [deadLettered] = await queue.getFailed();
+    expect(deadLettered?.failedReason).toMatch(
+      /TH_ERR_POISON_EVENT: s3.object.key is not a valid query-escaped key/,
+    );
+    expect(sink.received).toHaveLength(2);
   });
 });
 
