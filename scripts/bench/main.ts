@@ -9,7 +9,7 @@
 //
 //   npm run bench -- [--only hub|baseline] [--n 20000] [--warmup 2000] [--rate 1000] [--concurrency 64]
 //                    [--delivery-concurrency 64] [--db 9] [--rounds 1] [--profile DIR] [--out FILE] [--verbose]
-//                    [--harness DIR]
+//                    [--harness DIR] [--max-s S]
 //
 // --rounds K: K rounds (alternating which system goes first); each figure is the median over the rounds.
 //
@@ -52,7 +52,7 @@ const { values: args } = parseArgs({
     verbose: { type: 'boolean', default: false },
     rounds: { type: 'string', default: '1' },
     harness: { type: 'string' },
-    'max-s': { type: 'string', default: '1800' },
+    'max-s': { type: 'string' },
   },
 });
 /** sink.mjs and load.mjs: ../shared/bench from the repository root, unless --harness says otherwise. */
@@ -65,6 +65,8 @@ const DELIVERY_CONCURRENCY = Number(args['delivery-concurrency']);
 const DB = Number(args.db);
 const ROUNDS = Math.max(1, Number(args.rounds));
 const LOAD_TIMEOUT_S = 180;
+/** The whole bench's watchdog: by default 20 minutes per round (a loaded 2-core box needs ~7). */
+const MAX_S = Number(args['max-s'] ?? 1200 * ROUNDS);
 
 /** Argo Events v1.9.6 on this machine kind, and the project's targets: ../shared/DESIGN.md "Numbers to reach". */
 const peer = {
@@ -105,10 +107,10 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
     process.exit(130);
   });
 const watchdog = setTimeout(() => {
-  log(`gave up after ${args['max-s']} s`);
+  log(`gave up after ${MAX_S} s (--max-s)`);
   killAll();
   process.exit(1);
-}, Number(args['max-s']) * 1000);
+}, MAX_S * 1000);
 watchdog.unref();
 
 /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
@@ -320,6 +322,8 @@ interface System {
   name: 'hub' | 'baseline';
   child: ChildProcess;
   webhookUrl: string;
+  /** From spawn to ready (the hub: /readyz with its trigger running). */
+  startupMs: number;
 }
 
 async function startHub(
@@ -352,6 +356,7 @@ async function startHub(
   );
   const port = await freePort();
   const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const spawnedAt = performance.now();
   const child = track(
     spawn(
       process.execPath,
@@ -380,7 +385,12 @@ async function startHub(
     30_000,
     child,
   );
-  return { name: 'hub', child, webhookUrl: `${base}/webhooks/${namespace}/bench` };
+  return {
+    name: 'hub',
+    child,
+    webhookUrl: `${base}/webhooks/${namespace}/bench`,
+    startupMs: Math.round(performance.now() - spawnedAt),
+  };
 }
 
 async function startBaseline(
@@ -391,6 +401,7 @@ async function startBaseline(
 ): Promise<System> {
   const port = await freePort();
   const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const spawnedAt = performance.now();
   const child = track(
     spawn(
       process.execPath,
@@ -416,7 +427,12 @@ async function startBaseline(
     if (chunk.toString('utf8').includes('"ready":true')) ready = true;
   });
   await waitFor('baseline', async () => ready, 30_000, child);
-  return { name: 'baseline', child, webhookUrl: `http://127.0.0.1:${port}/events` };
+  return {
+    name: 'baseline',
+    child,
+    webhookUrl: `http://127.0.0.1:${port}/events`,
+    startupMs: Math.round(performance.now() - spawnedAt),
+  };
 }
 
 /** When each system's saturated run started and ended, and its process exited (to cut its CPU profile). */
@@ -507,6 +523,7 @@ interface SystemFigures {
   peakRssMiB: number;
   /** RSS once ready, before any load. */
   idleRssMiB: number;
+  startupMs: number;
 }
 
 async function benchSystem(
@@ -537,7 +554,7 @@ async function benchSystem(
       ? undefined
       : await measure(system, workDir, sinkUrl, redisPid, 'rate', RATE, false);
     const peakRssMiB = memoryMiB(system.child.pid!).peak;
-    return { saturated, ...(rate ? { rate } : {}), peakRssMiB, idleRssMiB };
+    return { saturated, ...(rate ? { rate } : {}), peakRssMiB, idleRssMiB, startupMs: system.startupMs };
   } finally {
     await stop(system.child);
     const window = runWindows.get(name);
@@ -574,6 +591,7 @@ function medianOf(list: SystemFigures[]): SystemFigures {
     ...(rates.length ? { rate: run(rates) } : {}),
     peakRssMiB: median(list.map((f) => f.peakRssMiB))!,
     idleRssMiB: median(list.map((f) => f.idleRssMiB))!,
+    startupMs: median(list.map((f) => f.startupMs))!,
   };
 }
 
@@ -599,6 +617,7 @@ function table(results: Partial<Record<System['name'], SystemFigures>>): string 
     ['RSS after runs MiB', (f) => f.rate?.rssMiB ?? f.saturated.rssMiB, ''],
     ['RSS idle (ready, before load) MiB', (f) => f.idleRssMiB, ''],
     ['peak RSS MiB', (f) => f.peakRssMiB, ''],
+    ['start-up to ready ms', (f) => f.startupMs, ''],
     ['lost / duplicates', () => null, '(by default: 503s)'],
   ];
   const fmt = (v: number | null | undefined) => (v == null ? '-' : String(v));
