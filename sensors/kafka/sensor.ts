@@ -1,17 +1,22 @@
-// Kafka: a consumer group whose every fetched batch (one partition's messages) becomes ONE emit, i.e. one
-// addBulk into Redis, and whose offsets are resolved and committed only after that emit resolved.
+// Kafka: a consumer group whose every fetched batch (one partition's messages) becomes one emit, i.e. one
+// addBulk into Redis (a big fetch: one per 1,000 messages), and whose offsets are resolved and committed
+// only after that emit resolved.
 //   - Redis down: the emit rejects, nothing is resolved or committed; the batch is retried with backoff
 //     while heartbeating (the group keeps the partition), and re-fetched if the partition moved meanwhile.
 //   - Rebalance or crash: uncommitted messages are read again by whoever owns the partition next; their
 //     ids are their positions, so the ones already in Redis are no-ops. Only what was in flight is re-read.
 
 import { type Consumer, type EachBatchPayload, Kafka, type Producer } from 'kafkajs';
+import type { EventInput } from '../../src/envelope/event.ts';
 import { backoffDelay, defaultBackoff, retry, sleep } from '../../src/retry/backoff.ts';
 import type { Sensor, SensorContext, SensorHealth } from '../../src/sensor/sensor.ts';
 import { kafkaConfig } from './client.ts';
 import { kafkaMessageToEvent } from './message.ts';
 import type { KafkaSpec } from './spec.ts';
 import { errorRecord, type OutgoingRecord, responseRecord } from './topics.ts';
+
+/** Events per emit: the queue's addBulk size. */
+const maxEventsPerEmit = 1000;
 
 export function defaultGroupId(namespace: string, name: string): string {
   return `trigger-hub.${namespace}.${name}`;
@@ -36,45 +41,58 @@ export function createKafkaSensor(spec: KafkaSpec, context: SensorContext): Sens
   }
 
   async function eachBatch(payload: EachBatchPayload): Promise<void> {
-    const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale } = payload;
+    const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary } = payload;
     if (batch.messages.length === 0) return;
-    const events = batch.messages.map((message) =>
-      kafkaMessageToEvent(batch.topic, batch.partition, message, messageContext),
-    );
-    for (let attempt = 1; ; attempt++) {
-      // Stopping, or the partition was revoked/seeked: leave it unresolved; it is read again.
-      if (!isRunning() || isStale() || signal.aborted) return;
-      try {
-        await emit(events);
-        break;
-      } catch (error) {
-        const delay = backoffDelay(defaultBackoff, attempt);
-        setHealth(false, `events not yet durable, retrying: ${(error as Error).message}`);
-        log.warn(
-          {
-            err: error,
-            topic: batch.topic,
-            partition: batch.partition,
-            offset: batch.firstOffset(),
-            attempt,
-          },
-          'kafka batch not enqueued; offsets not committed, retrying',
-        );
-        await waitHeartbeating(delay, heartbeat);
-      }
+    let resolved: string | undefined;
+    // A fetch can hold ~10,000 small messages (1 MiB per partition): it is written in slices of at most
+    // `maxEventsPerEmit`, one emit (one addBulk) each, so no single Redis write grows past what it can take
+    // within the queue's write timeout (a timed-out giant write retried whole would never get through).
+    for (let start = 0; start < batch.messages.length; start += maxEventsPerEmit) {
+      const messages = batch.messages.slice(start, start + maxEventsPerEmit);
+      const events = messages.map((message) =>
+        kafkaMessageToEvent(batch.topic, batch.partition, message, messageContext),
+      );
+      if (!(await emitUntilDurable(events, payload, messages[0]!.offset))) break;
+      resolved = messages[messages.length - 1]!.offset;
+      resolveOffset(resolved);
+      await heartbeat();
     }
-    const last = batch.messages[batch.messages.length - 1]!.offset;
-    resolveOffset(last);
+    if (resolved === undefined) return;
     lastEventAt = new Date().toISOString();
     setHealth(true);
     // A commit that fails (rebalance in progress, coordinator moved) is not lost work: the next commit of
     // this partition covers it, or its next owner re-reads the batch and the re-emit adds nothing.
     await commitOffsetsIfNecessary({
       topics: [
-        { topic: batch.topic, partitions: [{ partition: batch.partition, offset: nextOffset(last) }] },
+        { topic: batch.topic, partitions: [{ partition: batch.partition, offset: nextOffset(resolved) }] },
       ],
     });
-    await heartbeat();
+  }
+
+  /**
+   * Emits until the events are durable (true), or gives up when the consumer stops or the partition was
+   * revoked/seeked (false): the messages are then left unresolved and read again by the partition's owner.
+   */
+  async function emitUntilDurable(
+    events: EventInput[],
+    { batch, heartbeat, isRunning, isStale }: EachBatchPayload,
+    offset: string,
+  ): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
+      if (!isRunning() || isStale() || signal.aborted) return false;
+      try {
+        await emit(events);
+        return true;
+      } catch (error) {
+        const delay = backoffDelay(defaultBackoff, attempt);
+        setHealth(false, `events not yet durable, retrying: ${(error as Error).message}`);
+        log.warn(
+          { err: error, topic: batch.topic, partition: batch.partition, offset, attempt },
+          'kafka batch not enqueued; offsets not committed, retrying',
+        );
+        await waitHeartbeating(delay, heartbeat);
+      }
+    }
   }
 
   /** Sleeps `ms` while keeping the group membership alive (a long Redis outage must not cost the partition). */

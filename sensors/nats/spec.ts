@@ -34,7 +34,7 @@ export const jetStreamSpec = z
       .max(100_000)
       .default(2000)
       .describe('Messages delivered but not yet acked, across all replicas: the in-flight bound'),
-    batchSize: z.int().min(1).max(10_000).default(500).describe('Most messages in one durable write'),
+    batchSize: z.int().min(1).max(1000).default(500).describe('Most messages in one durable write'),
   })
   .describe(
     'A JetStream durable pull consumer: messages are acked only once durable in the hub (at-least-once)',
