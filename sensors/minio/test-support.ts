@@ -105,10 +105,23 @@ export async function startRelay(): Promise<Relay> {
     });
   });
   const port = Number(setting('TH_MINIO_WEBHOOK_PORT'));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', resolve);
-  });
+  // One receiver at a time can hold the port (the service smoke test's, in another run): wait for it.
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, '127.0.0.1', () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
   relay.close = () =>
     new Promise<void>((resolve) => {
       server.closeAllConnections();
