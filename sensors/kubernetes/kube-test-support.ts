@@ -101,13 +101,19 @@ export async function spawnControllerHub(
     output += chunk.toString();
   });
   const exited = new Promise<number | null>((resolveExit) => child.on('exit', (code) => resolveExit(code)));
-  await waitUntil(
-    () => {
-      if (child.exitCode !== null) throw new Error(`hub exited:\n${output}`);
-      return output.includes('"triggers applied"');
-    },
-    30_000,
-    `the controller hub to start:\n${output}`,
-  );
+  try {
+    await waitUntil(
+      () => {
+        if (child.exitCode !== null) throw new Error('the hub exited');
+        return output.includes('"triggers applied"');
+      },
+      // A cold start loads the whole hub; on a loaded 2-core box that can take a while.
+      120_000,
+      'the controller hub to start',
+    );
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw new Error(`${(error as Error).message}:\n${output}`);
+  }
   return { child, output: () => output, exited };
 }

@@ -2,7 +2,7 @@
 
 import type { Logger } from 'pino';
 import type { Hub } from '../hub.ts';
-import { createRedis } from '../queue/redis.ts';
+import { duplicateRedis } from '../queue/redis.ts';
 import { TriggerController } from './controller.ts';
 
 /** `true` (the bare flag) = all namespaces; otherwise a comma-separated list. */
@@ -20,7 +20,7 @@ export async function startControllerMode(
   option: string | true,
   log: Logger,
 ): Promise<() => Promise<void>> {
-  const redis = createRedis({ url: hub.redisUrl }, 'producer');
+  const redis = duplicateRedis(hub.redis); // a connection of its own, to the same Redis or Cluster
   redis.on('error', () => {});
   const namespaces = parseNamespaces(option);
   const controller = new TriggerController({

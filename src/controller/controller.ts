@@ -5,11 +5,11 @@
 // one event); only the holder of a Lease writes `status`, through the status subresource.
 
 import { hostname } from 'node:os';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { DesiredTrigger, Engine, InvalidTrigger } from '../engine/engine.ts';
 import { errorMessage } from '../errors.ts';
 import type { Instrumentation } from '../instrumentation.ts';
+import type { RedisClient } from '../queue/redis.ts';
 import { validateTrigger } from '../trigger/load.ts';
 import { apiGroup, apiVersion, type Trigger, type TriggerStatus } from '../trigger/schema.ts';
 import { bindClusterSecret, type SecretRef } from '../trigger/secret-ref.ts';
@@ -22,7 +22,7 @@ import { buildStatus, statusChanged } from './status.ts';
 export interface ControllerOptions {
   engine: Engine;
   instrumentation: Instrumentation;
-  redis: Redis;
+  redis: RedisClient;
   log: Logger;
   client?: KubeClient;
   /** Watch the Triggers of these namespaces; all namespaces when empty or unset. */
@@ -32,6 +32,8 @@ export interface ControllerOptions {
   leaseName?: string;
   identity?: string;
   statusIntervalMs?: number;
+  /** Re-reconcile everything this often (default 30 s): e.g. a Secret created after its Trigger. */
+  resyncIntervalMs?: number;
   /** Minimum time between status writes that only update counters (default 5 s). */
   countersIntervalMs?: number;
   leaseDurationMs?: number;
@@ -80,6 +82,7 @@ export class TriggerController {
   private reconcileTimer: NodeJS.Timeout | undefined;
   private reconciling: Promise<void> = Promise.resolve();
   private statusTimer: NodeJS.Timeout | undefined;
+  private resyncTimer: NodeJS.Timeout | undefined;
   private writingStatus = false;
   private stopped = false;
 
@@ -122,6 +125,7 @@ export class TriggerController {
     await this.waitForReconcile();
     const interval = this.options.statusIntervalMs ?? 1000;
     this.statusTimer = setInterval(() => void this.writeStatuses(), interval);
+    this.resyncTimer = setInterval(() => this.scheduleReconcile(0), this.options.resyncIntervalMs ?? 30_000);
   }
 
   isLeader(): boolean {
@@ -132,6 +136,7 @@ export class TriggerController {
     this.stopped = true;
     clearTimeout(this.reconcileTimer);
     clearInterval(this.statusTimer);
+    clearInterval(this.resyncTimer);
     await Promise.all(this.informers.map((informer) => informer.stop()));
     await this.reconciling;
     await this.elector.stop();

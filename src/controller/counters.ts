@@ -2,16 +2,16 @@
 // instrumentation reports and adds it to a Redis hash in the trigger's slot once a second; the replica that
 // writes status reads the totals. (Prometheus metrics stay per process; these are for `kubectl get`.)
 
-import type { Redis } from 'ioredis';
 import type { Instrumentation } from '../instrumentation.ts';
 import { triggerStateKey } from '../queue/keys.ts';
+import type { RedisClient } from '../queue/redis.ts';
 import type { TriggerCounters } from './status.ts';
 
 const fields = ['received', 'enqueued', 'delivered', 'deadLettered'] as const;
 type Field = (typeof fields)[number];
 
 export class SharedCounters {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly pending = new Map<
     string,
     { counts: Partial<Record<Field, number>>; lastEvent?: string }
@@ -20,7 +20,7 @@ export class SharedCounters {
   private readonly unsubscribe: () => void;
   private flushing: Promise<void> = Promise.resolve();
 
-  constructor(instrumentation: Instrumentation, redis: Redis, flushEveryMs = 1000) {
+  constructor(instrumentation: Instrumentation, redis: RedisClient, flushEveryMs = 1000) {
     this.redis = redis;
     const add = (trigger: string, field: Field, count: number) => {
       const entry = this.pending.get(trigger) ?? { counts: {} };

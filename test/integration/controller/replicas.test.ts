@@ -60,7 +60,7 @@ describe('three replicas in controller mode', () => {
       const holder = async () =>
         (await client.get<{ spec: { holderIdentity?: string } }>(lease).catch(() => undefined))?.spec
           .holderIdentity;
-      await waitUntil(async () => Boolean(await holder()), 30_000, 'a leader');
+      await waitUntil(async () => Boolean(await holder()), 90_000, 'a leader');
       await waitUntil(
         async () => {
           const trigger = await client.get<{
@@ -68,7 +68,7 @@ describe('three replicas in controller mode', () => {
           }>(`${triggersPath(ns)}/configmaps`);
           return trigger.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
         },
-        30_000,
+        90_000,
         'Ready',
       );
 
@@ -95,7 +95,7 @@ describe('three replicas in controller mode', () => {
       };
 
       const before = await change(0, 20);
-      await sink.waitFor(() => before.every((id) => sink.delivered.has(id)), 30_000, 'the first 40 events');
+      await sink.waitFor(() => before.every((id) => sink.delivered.has(id)), 90_000, 'the first 40 events');
       // Give the other replicas time to read the same changes: their writes must not add deliveries.
       await new Promise((r) => setTimeout(r, 1_500));
       expect(before.map((id) => sink.counts.get(id))).toEqual(before.map(() => 1));
@@ -109,7 +109,7 @@ describe('three replicas in controller mode', () => {
       const after = await change(20, 20);
       await sink.waitFor(
         () => after.every((id) => sink.delivered.has(id)),
-        60_000,
+        120_000,
         'the events after the kill',
       );
       // The Lease of the killed leader expires (15 s) and a survivor takes it.
@@ -118,7 +118,7 @@ describe('three replicas in controller mode', () => {
           const now = await holder();
           return Boolean(now) && now !== leader;
         },
-        45_000,
+        90_000,
         'a new leader',
       );
     } finally {
@@ -128,5 +128,5 @@ describe('three replicas in controller mode', () => {
       }
       await sink.close();
     }
-  }, 180_000);
+  }, 420_000);
 });
