@@ -112,7 +112,7 @@ describe('kubernetes sensor', () => {
       }),
     ]);
     try {
-      await waitUntil(() => sensorConnected(hub, `${triggerNs}/configmaps`), 30_000, 'the watch');
+      await waitUntil(() => sensorConnected(hub, `${triggerNs}/configmaps`), 60_000, 'the watch');
       const cm = configMaps(ns);
       const expected = [
         await cm.create('settings', { color: 'blue' }),
@@ -120,7 +120,7 @@ describe('kubernetes sensor', () => {
         await cm.update('settings', { color: 'red' }),
         await cm.remove('settings'),
       ];
-      await sink.waitFor(() => allDelivered(expected, sink), 30_000, 'four events');
+      await sink.waitFor(() => allDelivered(expected, sink), 60_000, 'four events');
       expect(sink.received.map((r) => r.id)).toEqual(resolveIds(expected, sink));
       expect(sink.received.map((r) => r.headers['x-kubernetes-event-type'])).toEqual([
         'ADDED',
@@ -164,7 +164,7 @@ describe('kubernetes sensor', () => {
       }),
     ]);
     try {
-      await waitUntil(() => sensorConnected(hub, `${triggerNs}/labelled`), 30_000, 'the watch');
+      await waitUntil(() => sensorConnected(hub, `${triggerNs}/labelled`), 60_000, 'the watch');
       const web = await client.request<KubeObject>('POST', cmPath(ns), {
         body: { metadata: { name: 'web', labels: { app: 'web' } }, data: { a: '1' } },
       });
@@ -172,7 +172,7 @@ describe('kubernetes sensor', () => {
       const cm = configMaps(ns);
       const modified = await cm.update('web', { a: '2' });
       const deleted = await cm.remove('web');
-      await sink.waitFor(() => allDelivered([deleted], sink), 30_000, 'the deletion');
+      await sink.waitFor(() => allDelivered([deleted], sink), 60_000, 'the deletion');
       const added = ids.kubernetes(web.metadata!.uid!, web.metadata!.resourceVersion!, 'ADDED');
       expect(sink.received.map((r) => r.id)).toEqual(resolveIds([added, deleted], sink));
       expect(sink.counts.has(modified)).toBe(false);
@@ -205,9 +205,9 @@ describe('kubernetes sensor', () => {
     let hub = await startTestHub([doc]);
     let afterRestart: string[];
     try {
-      await waitUntil(() => sensorConnected(hub, `${triggerNs}/resume`), 30_000, 'the watch');
+      await waitUntil(() => sensorConnected(hub, `${triggerNs}/resume`), 60_000, 'the watch');
       const first = await cm.create('a', { v: '1' });
-      await sink.waitFor(() => sink.delivered.has(first), 30_000, 'the first event');
+      await sink.waitFor(() => sink.delivered.has(first), 60_000, 'the first event');
       await hub.close();
       afterRestart = [
         await cm.update('a', { v: '2' }),
@@ -215,7 +215,7 @@ describe('kubernetes sensor', () => {
         await cm.remove('a'),
       ];
       hub = await startTestHub([doc]);
-      await sink.waitFor(() => allDelivered(afterRestart, sink), 30_000, 'the missed events');
+      await sink.waitFor(() => allDelivered(afterRestart, sink), 60_000, 'the missed events');
       expect(sink.received.map((r) => r.id)).toEqual(resolveIds([first, ...afterRestart], sink));
       // Resumed from the checkpoint, not relisted: nothing is marked synthetic.
       expect(sink.received.some((r) => r.headers['ce-k8ssynthetic'] !== undefined)).toBe(false);
@@ -244,7 +244,7 @@ describe('kubernetes sensor', () => {
     const identity = watchIdentity(kubernetesSpec.parse({ kind: 'ConfigMap', namespace: ns }));
     const rvKey = triggerStateKey({ key: `${triggerNs}/crash` }, 'k8s', identity, 'rv');
     try {
-      await waitUntil(async () => (await redis.get(rvKey)) !== null, 30_000, 'the first checkpoint');
+      await waitUntil(async () => (await redis.get(rvKey)) !== null, 60_000, 'the first checkpoint');
       const changeSome = async (round: number) => {
         for (let i = 0; i < 10; i++) {
           const name = `cm-${round}-${i}`;
@@ -262,7 +262,7 @@ describe('kubernetes sensor', () => {
       hub = await spawnHub(dir, port);
       await changeSome(3);
       // An event in flight at the kill is delivered again once BullMQ finds its job stalled (about 30 s).
-      await sink.waitFor(() => allDelivered(expected, sink), 90_000, `all ${expected.length} changes`);
+      await sink.waitFor(() => allDelivered(expected, sink), 150_000, `all ${expected.length} changes`);
       const missing = resolveIds(expected, sink).filter((id) => !sink.delivered.has(id));
       expect(missing).toEqual([]);
     } finally {
@@ -271,7 +271,7 @@ describe('kubernetes sensor', () => {
       redis.disconnect();
       await sink.close();
     }
-  }, 180_000);
+  }, 300_000);
 
   it('relists after 410 Gone and delivers the difference as synthetic events, skipping nothing', async () => {
     // A CRD of its own: its watch cache starts now, so an older resourceVersion is really expired (410).
@@ -317,14 +317,14 @@ describe('kubernetes sensor', () => {
       });
     let hub = await startTestHub([doc]);
     try {
-      await waitUntil(() => sensorConnected(hub, `${triggerNs}/widgets`), 30_000, 'the watch');
+      await waitUntil(() => sensorConnected(hub, `${triggerNs}/widgets`), 60_000, 'the watch');
       const kept = await create('kept', 1);
       const changed = await create('changed', 1);
       const gone = await create('gone', 1);
       const before = [kept, changed, gone].map((o) =>
         ids.kubernetes(o.metadata!.uid!, o.metadata!.resourceVersion!, 'ADDED'),
       );
-      await sink.waitFor(() => before.every((id) => sink.delivered.has(id)), 30_000, 'the first events');
+      await sink.waitFor(() => before.every((id) => sink.delivered.has(id)), 60_000, 'the first events');
       await hub.close();
 
       const modified = await client.request<KubeObject>('PATCH', `${widgets}/changed`, {
@@ -342,7 +342,7 @@ describe('kubernetes sensor', () => {
         ids.kubernetes(added.metadata!.uid!, added.metadata!.resourceVersion!, 'ADDED'),
         ids.kubernetes(gone.metadata!.uid!, gone.metadata!.resourceVersion!, 'DELETED'),
       ];
-      await sink.waitFor(() => expected.every((id) => sink.delivered.has(id)), 30_000, 'the differences');
+      await sink.waitFor(() => expected.every((id) => sink.delivered.has(id)), 60_000, 'the differences');
       const relisted = sink.received.slice(3);
       expect(relisted.map((r) => r.id).sort()).toEqual([...expected].sort());
       expect(relisted.map((r) => r.headers['ce-k8ssynthetic'])).toEqual(['relist', 'relist', 'relist']);
@@ -350,7 +350,7 @@ describe('kubernetes sensor', () => {
       expect(sink.received.filter((r) => r.id?.includes(kept.metadata!.uid!))).toHaveLength(1);
       const later = await create('later', 4);
       const laterId = ids.kubernetes(later.metadata!.uid!, later.metadata!.resourceVersion!, 'ADDED');
-      await sink.waitFor(() => sink.delivered.has(laterId), 30_000, 'an event after the relist');
+      await sink.waitFor(() => sink.delivered.has(laterId), 60_000, 'an event after the relist');
       expect(sink.received.at(-1)!.headers['ce-k8ssynthetic']).toBeUndefined();
     } finally {
       await hub.close();

@@ -43,7 +43,7 @@ describe('kubernetes sensor under volume', () => {
     /** uid → the ids of its changes, in the order the API server made them (deletions by uid and type). */
     const history = new Map<string, string[]>();
     try {
-      await waitUntil(() => sensorConnected(hub, `${triggerNs}/configmaps`), 30_000, 'the watch');
+      await waitUntil(() => sensorConnected(hub, `${triggerNs}/configmaps`), 60_000, 'the watch');
       const lifecycle = async (i: number) => {
         const created = await client.request<KubeObject>('POST', path, {
           body: { metadata: { name: `cm-${i}` }, data: { n: String(i) } },
