@@ -2,7 +2,11 @@
 
 import type { Command } from 'commander';
 import { addConvertCommand } from './convert.ts';
+import { addStatusCommand } from './status.ts';
+import { addTailCommand } from './tail.ts';
 
 export function addCommands(program: Command): void {
   addConvertCommand(program);
+  addStatusCommand(program);
+  addTailCommand(program);
 }

@@ -2,9 +2,6 @@
 // (/dashboard/api/*), and bull-board's queue view over every running trigger's queue (/dashboard/queues).
 // Everything under /dashboard is protected by the API's token (auth.ts).
 
-import { createBullBoard } from '@bull-board/api';
-import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
-import { FastifyAdapter } from '@bull-board/fastify';
 import type { FastifyInstance } from 'fastify';
 import type { Engine } from '../../engine/engine.ts';
 import { HubError } from '../../errors.ts';
@@ -85,6 +82,12 @@ export function dashboardPlugin(options: DashboardOptions) {
       },
     );
 
+    // bull-board is loaded only when a server is built, so CLI commands that never serve do not pay for it.
+    const [{ createBullBoard }, { BullMQAdapter }, { FastifyAdapter }] = await Promise.all([
+      import('@bull-board/api'),
+      import('@bull-board/api/bullMQAdapter'),
+      import('@bull-board/fastify'),
+    ]);
     // bull-board: its adapters are rebuilt from the running triggers on each visit, since triggers come
     // and go with file edits and resource changes.
     const serverAdapter = new FastifyAdapter();
