@@ -192,6 +192,34 @@ describe('kubernetes sensor', () => {
     }
   });
 
+  it('keeps watching when the API server ends the watch request (resumed from the last version)', async () => {
+    const ns = await namespace();
+    const sink = await startSink();
+    const triggerNs = uniqueNamespace('k8s');
+    const hub = await startTestHub([
+      triggerDoc(triggerNs, 'short-watches', {
+        // The server ends each watch request after 7–13 s.
+        source: { kubernetes: { kind: 'ConfigMap', namespace: ns, watchTimeoutSeconds: 10 } },
+        target: { http: { url: sink.url } },
+        delivery: { concurrency: 1 },
+      }),
+    ]);
+    try {
+      await waitUntil(() => sensorConnected(hub, `${triggerNs}/short-watches`), 60_000, 'the watch');
+      const cm = configMaps(ns);
+      const expected = [await cm.create('a', { v: '1' })];
+      await sink.waitFor(() => allDelivered(expected, sink), 60_000, 'the first event');
+      // Outlive at least one server-side end of the watch.
+      await new Promise((resolve) => setTimeout(resolve, 15_000));
+      expected.push(await cm.update('a', { v: '2' }), await cm.remove('a'));
+      await sink.waitFor(() => allDelivered(expected, sink), 60_000, 'the later events');
+      expect(sink.received.map((r) => r.id)).toEqual(resolveIds(expected, sink));
+    } finally {
+      await hub.close();
+      await sink.close();
+    }
+  });
+
   it('resumes from its checkpoint after a restart: changes made while it was down are delivered as real events', async () => {
     const ns = await namespace();
     const sink = await startSink();
