@@ -152,6 +152,43 @@ describe('kafka sensor', () => {
     }
   }, 180_000);
 
+  it('a missing topic is reported in the health and not created; consuming starts once it exists', async () => {
+    const topic = `th-test-missing-${randomBytes(4).toString('hex')}`;
+    const durable = new Set<string>();
+    const abort = new AbortController();
+    const sensor = createKafkaSensor(
+      kafkaSpec.parse({ brokers: brokers(), topics: [topic], startFrom: 'earliest', sessionTimeoutMs: 6000 }),
+      {
+        trigger: { namespace: 't', name: 'missing', key: 't/missing' },
+        log: pino({ level: 'silent' }),
+        webhooks: { register: () => () => {} },
+        state: { redis, key: (...parts) => ['th', '{t/missing}', ...parts].join(':') },
+        signal: abort.signal,
+        emit: async (events) => {
+          for (const event of events) durable.add(event.id);
+          return { enqueued: events.length, filtered: 0 };
+        },
+      },
+    );
+    await sensor.start();
+    try {
+      await waitFor(
+        async () => sensor.health().message?.startsWith('cannot connect') === true,
+        60_000,
+        'the error in the health',
+      );
+      expect(sensor.health().connected).toBe(false);
+      expect(await admin.listTopics()).not.toContain(topic);
+      await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+      await produce(topic, 0, 10);
+      await waitFor(async () => durable.size === 10, 90_000, 'the messages once the topic exists');
+      expect(sensor.health().connected).toBe(true);
+    } finally {
+      abort.abort();
+      await sensor.stop();
+    }
+  }, 180_000);
+
   it('delivers N messages spread over 3 partitions as N distinct events, each with its position id', async () => {
     const topic = await createTopic(3);
     const total = 3000;

@@ -115,7 +115,10 @@ export function createKafkaSensor(spec: KafkaSpec, context: SensorContext): Sens
           maxBytesPerPartition: spec.maxBytesPerPartition,
           maxBytes: Math.max(spec.maxBytesPerPartition * spec.partitionsConsumedConcurrently, 10_485_760),
           retry: { retries: 8 },
+          // A mistyped topic must not create one on the broker: it is reported (health) and retried.
+          allowAutoTopicCreation: false,
         });
+        consumer = created;
         created.on(created.events.GROUP_JOIN, (event) => {
           setHealth(true);
           log.info(
@@ -147,7 +150,6 @@ export function createKafkaSensor(spec: KafkaSpec, context: SensorContext): Sens
           await created.disconnect().catch(() => {});
           throw error;
         }
-        consumer = created;
       },
       {
         signal,
@@ -204,7 +206,8 @@ export function createKafkaSensor(spec: KafkaSpec, context: SensorContext): Sens
       });
     },
     async stop() {
-      await running;
+      // A start still connecting (broker down) is not waited for long: the consumer is disconnected anyway.
+      await Promise.race([running, sleep(5000)]);
       // disconnect() waits for the batches in progress: their emits settle before the consumer leaves.
       await consumer?.disconnect().catch((error) => log.warn({ err: error }, 'kafka disconnect failed'));
       const created = await producer?.catch(() => undefined);
