@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { type CloudEventV1, HTTP } from 'cloudevents';
 import type { EventInput } from '../../src/envelope/event.ts';
 import { isJsonContentType } from '../../src/envelope/event.ts';
+import { decodeHeaderValue } from '../../src/envelope/header-encoding.ts';
 import { ids } from '../../src/envelope/ids.ts';
 import { HubError } from '../../src/errors.ts';
 import { bearerToken, safeEqual } from '../../src/security/compare.ts';
@@ -26,10 +27,11 @@ function isCloudEvent(request: WebhookRequest): boolean {
 }
 
 /** An incoming CloudEvent keeps its attributes; JSON data stays JSON (cloudevents hands binary-mode data as bytes). */
-function fromCloudEvent(event: CloudEventV1<unknown>): EventInput {
+function fromCloudEvent(event: CloudEventV1<unknown>, binary: boolean): EventInput {
   const input: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(event)) {
-    if (value !== undefined && key !== 'data' && key !== 'data_base64') input[key] = value;
+    if (value === undefined || key === 'data' || key === 'data_base64') continue;
+    input[key] = binary && typeof value === 'string' ? decodeHeaderValue(value) : value;
   }
   const { data } = event;
   if (Buffer.isBuffer(data) && isJsonContentType(event.datacontenttype))
@@ -117,7 +119,7 @@ export function createWebhookSensor(spec: WebhookSpec, context: SensorContext): 
         const body = structured ? request.body.toString('utf8') : request.body;
         requireAttributes(request, body);
         const parsed = HTTP.toEvent({ headers: request.headers, body });
-        return (Array.isArray(parsed) ? parsed : [parsed]).map(fromCloudEvent);
+        return (Array.isArray(parsed) ? parsed : [parsed]).map((event) => fromCloudEvent(event, !structured));
       } catch (error) {
         throw new HubError('TH_ERR_BAD_REQUEST', `not a valid CloudEvent: ${(error as Error).message}`);
       }

@@ -2,6 +2,7 @@
 
 import { CloudEvent, HTTP } from 'cloudevents';
 import type { HubEvent } from '../envelope/event.ts';
+import { encodeHeaderValue } from '../envelope/header-encoding.ts';
 import type { TargetSpec } from '../trigger/schema.ts';
 import { send } from './http-client.ts';
 import type { Target } from './target.ts';
@@ -37,7 +38,9 @@ function encode(
   );
   const message = spec.mode === 'structured' ? HTTP.structured(cloudEvent) : HTTP.binary(cloudEvent);
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(message.headers)) headers[name] = String(value);
+  for (const [name, value] of Object.entries(message.headers)) {
+    headers[name] = name.startsWith('ce-') ? encodeHeaderValue(String(value)) : String(value);
+  }
   return { headers, body: message.body as string | Buffer | undefined };
 }
 

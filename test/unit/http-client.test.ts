@@ -39,3 +39,16 @@ describe('Slack templates', () => {
     ).toBe('default/web-1: CrashLoopBackOff x3 !');
   });
 });
+
+describe('ce-* header values (CloudEvents HTTP binding 3.1.3.2)', () => {
+  it('keep printable ASCII and percent-encode the rest as UTF-8, reversibly', async () => {
+    const { decodeHeaderValue, encodeHeaderValue } = await import('../../src/envelope/header-encoding.ts');
+    expect(encodeHeaderValue('uploads/report 1.xml')).toBe('uploads/report 1.xml');
+    expect(encodeHeaderValue('données/été+x%.csv')).toBe('donn%C3%A9es/%C3%A9t%C3%A9+x%25.csv');
+    expect(encodeHeaderValue('日本/📄 "q".xml')).toBe('%E6%97%A5%E6%9C%AC/%F0%9F%93%84 %22q%22.xml');
+    for (const text of ['日本/📄 "q".xml', 'données/été+x%.csv', 'plain', '%41 stays %41']) {
+      expect(decodeHeaderValue(encodeHeaderValue(text))).toBe(text);
+    }
+    expect(decodeHeaderValue('bad %E6 escape')).toBe('bad %E6 escape');
+  });
+});

@@ -73,6 +73,23 @@ describe('targets and delivery options', () => {
     expect(got.headers['idempotency-key']).toBe('webhook/s-1');
   });
 
+  it('percent-encodes non-ASCII attributes in ce-* headers, and decodes them on the way in', async () => {
+    const subject = 'données/日本 📄 "q".xml';
+    const binary = await post(url('kubeless'), '{}', {
+      'content-type': 'application/json',
+      'ce-specversion': '1.0',
+      'ce-id': 'utf-1',
+      'ce-source': '/minio',
+      'ce-type': 't',
+      'ce-subject': encodeURIComponent(subject),
+    });
+    expect(binary.status).toBe(202);
+    await sink.waitFor(() => sink.delivered.has('utf-1'), 20_000, 'the event with a unicode subject');
+    const got = sink.received.find((r) => r.id === 'utf-1')!;
+    expect(got.headers['ce-subject']).toBe('donn%C3%A9es/%E6%97%A5%E6%9C%AC %F0%9F%93%84 %22q%22.xml');
+    expect(decodeURIComponent(got.headers['ce-subject'] as string)).toBe(subject);
+  });
+
   it('adds Kubeless compatibility headers and the extra headers of the target', async () => {
     expect((await post(url('kubeless'), '{}', json('k-1'))).status).toBe(202);
     await sink.waitFor(() => sink.delivered.has('webhook/k-1'), 20_000, 'the kubeless event');
