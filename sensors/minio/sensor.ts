@@ -39,14 +39,16 @@ export function createMinioSensor(spec: MinioSpec, context: SensorContext): Sens
   let unregister: (() => void) | undefined;
   let lastEventAt: string | undefined;
 
-  /** undefined when authorized; otherwise the answer (401 no token, 403 another token, as MinIO reads them). */
-  function refusal(request: WebhookRequest): WebhookResponse | undefined {
+  /** Throws 401 without a token and 403 with another one, as MinIO's log messages read them. */
+  function authorize(request: WebhookRequest): void {
     const given = bearerToken(header(request, 'authorization'));
     if (given === undefined)
-      return unauthorized(401, 'missing "Authorization: Bearer <token>" (the notify_webhook auth_token)');
+      throw new HubError(
+        'TH_ERR_UNAUTHORIZED',
+        'missing "Authorization: Bearer <token>" (the notify_webhook auth_token)',
+      );
     if (!safeEqual(given, token))
-      return unauthorized(403, 'wrong bearer token; check the notify_webhook auth_token');
-    return undefined;
+      throw new HubError('TH_ERR_FORBIDDEN', 'wrong bearer token; check the notify_webhook auth_token');
   }
 
   async function toEvent(record: MinioRecord): Promise<EventInput> {
@@ -84,8 +86,7 @@ export function createMinioSensor(spec: MinioSpec, context: SensorContext): Sens
         'TH_ERR_BAD_REQUEST',
         `method ${request.method} not allowed; MinIO POSTs notifications`,
       );
-    const refused = refusal(request);
-    if (refused) return refused;
+    authorize(request);
     const records = parseNotification(request.body).map(readRecord);
     const events: EventInput[] = [];
     let skipped = 0;
@@ -112,8 +113,4 @@ export function createMinioSensor(spec: MinioSpec, context: SensorContext): Sens
     },
     health: () => ({ connected: true, ...(lastEventAt ? { lastEventAt } : {}) }),
   };
-}
-
-function unauthorized(status: 401 | 403, message: string): WebhookResponse {
-  return { status, body: { code: 'TH_ERR_UNAUTHORIZED', message } };
 }
