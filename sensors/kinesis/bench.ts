@@ -8,7 +8,14 @@ import { keyPrefix, queueName } from '../../src/queue/keys.ts';
 import { serviceEnv } from '../../test/setup/env.ts';
 import { startTestHub, uniqueNamespace } from '../../test/support/hub.ts';
 import { startSink } from '../../test/support/sink.ts';
-import { createStream, kinesisClient, kinesisTrigger, putRecords, testRedis } from './test-kinesis.ts';
+import {
+  createStream,
+  deleteStreams,
+  kinesisClient,
+  kinesisTrigger,
+  putRecords,
+  testRedis,
+} from './test-kinesis.ts';
 
 const records = Number(process.argv[2] ?? 20_000);
 Object.assign(process.env, serviceEnv('TH_REDIS_URL', 'TH_KINESIS_ENDPOINT'));
@@ -60,3 +67,4 @@ await hub.close();
 await queue.close();
 redis.disconnect();
 await sink.close();
+await deleteStreams(client);

@@ -12,6 +12,7 @@ import {
 import { type Sink, startSink } from '../../test/support/sink.ts';
 import {
   createStream,
+  deleteStreams,
   kinesisClient,
   kinesisTrigger,
   leaseOwners,
@@ -80,6 +81,7 @@ describe('kinesis sensor across hub processes', () => {
     await sink?.close();
     sink = undefined;
     redis.disconnect();
+    await deleteStreams(client);
   });
 
   it('a SIGKILLed hub loses no record and enqueues none twice when restarted', async () => {

@@ -4,6 +4,7 @@ import { startTestHub, uniqueNamespace } from '../../test/support/hub.ts';
 import { type Sink, startSink } from '../../test/support/sink.ts';
 import {
   createStream,
+  deleteStreams,
   kinesisClient,
   kinesisTrigger,
   leaseOwners,
@@ -25,6 +26,7 @@ describe('kinesis sensor', () => {
   afterEach(async () => {
     await hub?.close();
     await sink?.close();
+    await deleteStreams(kinesisClient());
     hub = undefined;
     sink = undefined;
   });

@@ -50,7 +50,7 @@ describe('kinesis shard leases in Redis', () => {
     expect((await b.owners(['s1'])).get('s1')).toBeUndefined();
   });
 
-  it('heartbeats list the live workers only; marking finished keeps existing checkpoints', async () => {
+  it('heartbeats list the live workers only; marking finished keeps checkpoints; the first start stands', async () => {
     const a = new ShardLeases(state, 'orders', 'worker-a', 2000);
     const b = new ShardLeases(state, 'orders', 'worker-b', 2000);
     await a.heartbeat();
@@ -62,5 +62,10 @@ describe('kinesis shard leases in Redis', () => {
     await b.checkpoint('s1', '42');
     await b.markFinished(['s0', 's1']);
     expect(await b.checkpoints()).toEqual({ s0: shardEnd, s1: '42' });
+
+    expect(await a.started()).toBeUndefined();
+    expect(await a.markStarted(1000)).toBe(1000);
+    expect(await b.markStarted(2000)).toBe(1000);
+    expect(await b.started()).toBe(1000);
   });
 });

@@ -122,8 +122,14 @@ export class ShardLeases {
     if (shardIds.length > 0) await this.state.redis.hdel(this.key('checkpoints'), ...shardIds);
   }
 
-  /** The trigger's first start time (ms), set once by whichever worker gets there first. */
-  async startedAt(now = Date.now()): Promise<number> {
+  /** The trigger's first start time (ms), or undefined before it first started. */
+  async started(): Promise<number | undefined> {
+    const value = await this.state.redis.get(this.key('started'));
+    return value === null ? undefined : Number(value);
+  }
+
+  /** Records the first start unless another worker got there first; returns the time that stands. */
+  async markStarted(now = Date.now()): Promise<number> {
     const key = this.key('started');
     await this.state.redis.set(key, String(now), 'NX');
     return Number(await this.state.redis.get(key));

@@ -5,6 +5,7 @@ import { startTestHub, uniqueNamespace } from '../../test/support/hub.ts';
 import { type Sink, startSink } from '../../test/support/sink.ts';
 import {
   createStream,
+  deleteStreams,
   kinesisClient,
   kinesisTrigger,
   listShards,
@@ -22,6 +23,7 @@ describe('kinesis sensor and resharding', () => {
   afterEach(async () => {
     await hub?.close();
     await sink?.close();
+    await deleteStreams(kinesisClient());
     hub = undefined;
     sink = undefined;
   });

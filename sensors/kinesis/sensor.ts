@@ -102,16 +102,23 @@ export function createKinesisSensor(spec: KinesisSpec, context: SensorContext): 
 
   /**
    * On the trigger's very first start with LATEST, shards already closed hold only old records: they are
-   * marked finished, so their children start from LATEST-like positions rather than from their oldest record.
+   * marked finished (before the start is recorded, so a retry or a second replica starting at the same
+   * time still does it), and their children start at LATEST-like positions rather than at their oldest record.
    */
   async function initialize(): Promise<void> {
+    const recorded = await leases.started();
+    if (recorded !== undefined) {
+      startedAt = recorded;
+      return;
+    }
+    if (spec.startingPosition === 'LATEST') {
+      const listed = await listShards();
+      const closed = listed.filter((shard) => shard.SequenceNumberRange?.EndingSequenceNumber !== undefined);
+      await leases.markFinished(closed.map((shard) => shard.ShardId!));
+    }
     const now = Date.now();
-    startedAt = await leases.startedAt(now);
+    startedAt = await leases.markStarted(now);
     firstRun = startedAt === now;
-    if (!firstRun || spec.startingPosition !== 'LATEST') return;
-    const listed = await listShards();
-    const closed = listed.filter((shard) => shard.SequenceNumberRange?.EndingSequenceNumber !== undefined);
-    await leases.markFinished(closed.map((shard) => shard.ShardId!));
   }
 
   async function iteratorFor(shard: ShardInfo, after: string | undefined): Promise<string> {

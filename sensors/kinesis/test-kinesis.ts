@@ -2,6 +2,7 @@
 
 import {
   CreateStreamCommand,
+  DeleteStreamCommand,
   DescribeStreamSummaryCommand,
   KinesisClient,
   ListShardsCommand,
@@ -48,9 +49,21 @@ export async function waitActive(client: KinesisClient, stream: string): Promise
   }
 }
 
+const created = new Set<string>();
+
+/** kinesalite keeps every stream in memory under an account limit (100 shards): tests delete theirs. */
 export async function createStream(client: KinesisClient, stream: string, shards: number): Promise<void> {
   await client.send(new CreateStreamCommand({ StreamName: stream, ShardCount: shards }));
+  created.add(stream);
   await waitActive(client, stream);
+}
+
+/** Deletes the streams this process created (call after the hubs reading them are stopped). */
+export async function deleteStreams(client: KinesisClient): Promise<void> {
+  for (const stream of created) {
+    await client.send(new DeleteStreamCommand({ StreamName: stream })).catch(() => {});
+    created.delete(stream);
+  }
 }
 
 export async function listShards(client: KinesisClient, stream: string): Promise<Shard[]> {

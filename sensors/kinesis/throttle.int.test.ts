@@ -6,6 +6,7 @@ import { startTestHub, uniqueNamespace } from '../../test/support/hub.ts';
 import { type Sink, startSink } from '../../test/support/sink.ts';
 import {
   createStream,
+  deleteStreams,
   kinesisClient,
   kinesisEndpoint,
   kinesisTrigger,
@@ -67,6 +68,7 @@ describe('kinesis sensor under throttling', () => {
   afterEach(async () => {
     await hub?.close();
     await sink?.close();
+    await deleteStreams(kinesisClient());
     proxy?.closeAllConnections();
     await new Promise((resolve) => (proxy ? proxy.close(resolve) : resolve(undefined)));
     hub = undefined;
