@@ -61,31 +61,6 @@ export function run(cmd: string, args: string[], opts: RunOptions): Promise<void
   });
 }
 
-/** Runs a short command and returns its stdout; stderr is included in the error on failure. */
-export function capture(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
-  return new Promise<string>((resolve, reject) => {
-    const child = spawn(cmd, args, {
-      cwd: opts.cwd,
-      env: opts.env ?? process.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-    });
-    child.on('error', (e) => reject(new Error(`cannot run ${cmd}: ${e.message}`)));
-    child.on('exit', (code, signal) => {
-      if (code === 0) resolve(out);
-      else
-        reject(new Error(`${cmd} ${args.join(' ')} exited with ${signal ?? code}: ${(err || out).trim()}`));
-    });
-  });
-}
-
 /** The full path of an executable on PATH, or undefined. */
 export function which(name: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
