@@ -31,7 +31,8 @@ function brokers(): string[] {
 const redis = new Redis(redisUrl());
 const kafka = new Kafka({ clientId: 'th-test', brokers: brokers(), logLevel: logLevel.NOTHING });
 const admin = kafka.admin();
-const producer = kafka.producer({ allowAutoTopicCreation: false });
+// Idempotent: a send retried under load must not write a message twice (the tests count positions).
+const producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
 
 beforeAll(async () => {
   await admin.connect();
@@ -198,7 +199,7 @@ describe('kafka sensor', () => {
     const sink = await startSink();
     const hub = await startTestHub([kafkaTrigger(uniqueNamespace('kafka'), topic, sink.url)]);
     try {
-      await sink.waitFor(() => sink.delivered.size >= total, 90_000, `${total} deliveries`);
+      await sink.waitFor(() => sink.delivered.size >= expected.size, 90_000, `${total} deliveries`);
       expect(sink.delivered).toEqual(expected);
       const first = sink.received.find((r) => r.id === ids.kafka(topic, 0, '0'))!;
       expect(first.headers['ce-type']).toBe('io.triggerhub.kafka.message');

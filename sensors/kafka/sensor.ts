@@ -31,6 +31,10 @@ export function createKafkaSensor(spec: KafkaSpec, context: SensorContext): Sens
   let running: Promise<void> | undefined;
   let health: SensorHealth = { connected: false, message: 'connecting' };
   let lastEventAt: string | undefined;
+  // Partitions are fetched in parallel, but at most two of their writes are in flight at once: Redis runs
+  // each addBulk as one block, so more in parallel only queue up behind each other until they hit the
+  // queue's write timeout and are retried whole. A waiting partition is still heartbeated by the others.
+  const writeSlots = limiter(2);
 
   function setHealth(connected: boolean, message?: string): void {
     health = {
@@ -80,10 +84,12 @@ export function createKafkaSensor(spec: KafkaSpec, context: SensorContext): Sens
   ): Promise<boolean> {
     for (let attempt = 1; ; attempt++) {
       if (!isRunning() || isStale() || signal.aborted) return false;
+      const release = await writeSlots.acquire();
       try {
         await emit(events);
         return true;
       } catch (error) {
+        release();
         const delay = backoffDelay(defaultBackoff, attempt);
         setHealth(false, `events not yet durable, retrying: ${(error as Error).message}`);
         log.warn(
@@ -91,6 +97,8 @@ export function createKafkaSensor(spec: KafkaSpec, context: SensorContext): Sens
           'kafka batch not enqueued; offsets not committed, retrying',
         );
         await waitHeartbeating(delay, heartbeat);
+      } finally {
+        release();
       }
     }
   }
@@ -214,6 +222,26 @@ export function createKafkaSensor(spec: KafkaSpec, context: SensorContext): Sens
       await created?.disconnect().catch(() => {});
     },
     health: () => health,
+  };
+}
+
+/** A counting semaphore; `release` may be called more than once. */
+function limiter(slots: number): { acquire(): Promise<() => void> } {
+  let free = slots;
+  const waiting: Array<() => void> = [];
+  return {
+    async acquire() {
+      if (free > 0) free--;
+      else await new Promise<void>((resolve) => waiting.push(resolve));
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        const next = waiting.shift();
+        if (next) next();
+        else free++;
+      };
+    },
   };
 }
 
