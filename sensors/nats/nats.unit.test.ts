@@ -1,5 +1,6 @@
 // NATS messages → the hub's envelope, and the NATS source spec.
 
+import { readFileSync } from 'node:fs';
 import { headers, type JsMsg, type Msg } from 'nats';
 import { describe, expect, it } from 'vitest';
 import { coreMessageToEvent, jetStreamMessageToEvent } from './message.ts';
@@ -80,6 +81,77 @@ describe('a NATS message becomes a CloudEvent', () => {
     expect(coreMessageToEvent(message, context).id).toBe('nats/sensors.a.reading/reading-7');
     const anonymous = { ...message, headers: undefined } as unknown as Msg;
     expect(coreMessageToEvent(anonymous, context).id).not.toBe(coreMessageToEvent(anonymous, context).id);
+  });
+});
+
+interface Recorded {
+  subject: string;
+  data: string;
+  headers: Record<string, string[]> | null;
+  info: { stream: string; streamSequence: number; timestampNanos: number };
+}
+
+const recorded = (
+  JSON.parse(
+    readFileSync(new URL('../../fixtures/nats/jetstream-messages.json', import.meta.url), 'utf8'),
+  ) as { messages: Recorded[] }
+).messages;
+
+function replay(index: number): JsMsg {
+  const message = recorded[index]!;
+  const h = message.headers ? headers() : undefined;
+  for (const [name, values] of Object.entries(message.headers ?? {}))
+    for (const value of values) h!.append(name, value);
+  return {
+    subject: message.subject,
+    data: new Uint8Array(Buffer.from(message.data, 'base64')),
+    headers: h,
+    info: message.info,
+  } as unknown as JsMsg;
+}
+
+describe('JetStream messages recorded from the real server', () => {
+  const convert = (index: number) => jetStreamMessageToEvent(replay(index), context);
+
+  it('a plain JSON message', () => {
+    expect(convert(0)).toMatchObject({
+      id: 'jetstream/ORDERS/1',
+      subject: 'rec.orders.created',
+      data: { orderId: 1043, total: 12 },
+    });
+  });
+
+  it('a binary-mode CloudEvent keeps its attributes', () => {
+    expect(convert(1)).toMatchObject({
+      id: 'jetstream/ORDERS/2',
+      originalid: 'inv-2026-0042',
+      source: '/billing/invoices',
+      type: 'com.example.invoice.paid',
+      subject: 'invoice-42',
+      time: '2026-11-23T17:20:00Z',
+      data: { amount: 99.5, currency: 'EUR' },
+    });
+  });
+
+  it('a structured CloudEvent keeps its attributes', () => {
+    expect(convert(2)).toMatchObject({
+      id: 'jetstream/ORDERS/3',
+      originalid: 'inv-2026-0043',
+      data: { amount: 5 },
+    });
+  });
+
+  it('legal header names become extensions; the others do not', () => {
+    const event = convert(3);
+    expect(event.traceparent).toBe('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01');
+    expect(Object.keys(event).some((name) => name.includes('-'))).toBe(false);
+  });
+
+  it('binary bytes travel as data_base64', () => {
+    expect(convert(4)).toMatchObject({
+      datacontenttype: 'application/octet-stream',
+      data_base64: recorded[4]!.data,
+    });
   });
 });
 
