@@ -113,7 +113,8 @@ export async function goInstall(
   const scratch = `${target}.partial`;
   rmSync(scratch, { recursive: true, force: true });
   mkdirSync(scratch, { recursive: true });
-  await run('go', ['install', '-trimpath', `${spec.module}@${spec.version}`], {
+  // -s -w: no symbol tables or DWARF, a shorter link and a smaller binary; tests need no debugger.
+  await run('go', ['install', '-trimpath', '-ldflags=-s -w', `${spec.module}@${spec.version}`], {
     scope,
     label: `building ${spec.name}`,
     log: installLog(spec.name),
