@@ -227,6 +227,8 @@ export function createNatsSensor(spec: NatsSpec, context: SensorContext): Sensor
                 kick(drainCore);
               },
             });
+            // Healthy only once the server has the subscription: what is published after that is received.
+            await nc.flush();
           }
         } catch (error) {
           await nc.close().catch(() => {});
