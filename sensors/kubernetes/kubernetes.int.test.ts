@@ -290,7 +290,7 @@ describe('kubernetes sensor', () => {
       hub = await spawnHub(dir, port);
       await changeSome(3);
       // An event in flight at the kill is delivered again once BullMQ finds its job stalled (about 30 s).
-      await sink.waitFor(() => allDelivered(expected, sink), 150_000, `all ${expected.length} changes`);
+      await sink.waitFor(() => allDelivered(expected, sink), 200_000, `all ${expected.length} changes`);
       const missing = resolveIds(expected, sink).filter((id) => !sink.delivered.has(id));
       expect(missing).toEqual([]);
     } finally {
@@ -299,7 +299,7 @@ describe('kubernetes sensor', () => {
       redis.disconnect();
       await sink.close();
     }
-  }, 300_000);
+  }, 400_000);
 
   it('relists after 410 Gone and delivers the difference as synthetic events, skipping nothing', async () => {
     // A CRD of its own: its watch cache starts now, so an older resourceVersion is really expired (410).
