@@ -217,6 +217,31 @@ describe('controller mode', () => {
     }
   });
 
+  it('reports a kubernetes source that cannot watch (an unknown kind) as not connected, with the reason', async () => {
+    const { ns, close } = await setup();
+    try {
+      await client.request('POST', triggersPath(ns), {
+        body: trigger(ns, 'no-such-kind', {
+          source: { kubernetes: { apiVersion: 'v1', kind: 'NoSuchKind', namespace: ns } },
+          target: { http: { url: 'http://127.0.0.1:1/fn' } },
+        }),
+      });
+      const marked = await waitForStatus(
+        ns,
+        'no-such-kind',
+        (o) =>
+          conditionOf(o, 'SourceConnected')?.status === 'False' &&
+          (conditionOf(o, 'SourceConnected')?.message ?? '').includes('NoSuchKind'),
+        'SourceConnected=False with the reason',
+      );
+      expect(conditionOf(marked, 'Ready')).toMatchObject({ status: 'False', reason: 'SourceNotConnected' });
+      expect(conditionOf(marked, 'SourceConnected')?.message).toContain('NoSuchKind');
+      expect(conditionOf(marked, 'Degraded')?.status).toBe('True');
+    } finally {
+      await close();
+    }
+  });
+
   it('reads a Slack webhook URL from a Secret of the Trigger namespace, and says so when the Secret is missing', async () => {
     const { ns, close } = await setup();
     const slack = await startSink();
