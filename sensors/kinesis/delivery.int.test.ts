@@ -108,4 +108,25 @@ describe('kinesis sensor', () => {
     expect([...sink.delivered].sort()).toEqual(after.map((put) => put.id).sort());
     expect(before.some((put) => sink!.delivered.has(put.id))).toBe(false);
   });
+  it('with AT_TIMESTAMP reads only records that arrived at or after the timestamp', async () => {
+    const ns = uniqueNamespace('kin');
+    await createStream(client, ns, 1);
+    const before = await putRecords(client, ns, 0, 10);
+    await sleep(1500);
+    const startTimestamp = new Date().toISOString();
+    await sleep(1500);
+    const after = await putRecords(client, ns, 100, 10);
+    sink = await startSink();
+    hub = await startTestHub([
+      kinesisTrigger(ns, 'timestamp', {
+        stream: ns,
+        sinkUrl: sink.url,
+        source: { startingPosition: 'AT_TIMESTAMP', startTimestamp },
+      }),
+    ]);
+    await sink.waitFor(() => sink!.delivered.size >= 10, 120_000, '10 deliveries');
+    await sleep(1000);
+    expect([...sink.delivered].sort()).toEqual(after.map((put) => put.id).sort());
+    expect(before.some((put) => sink!.delivered.has(put.id))).toBe(false);
+  }, 300_000);
 });
