@@ -49,6 +49,7 @@ const doc = {
   },
 };
 const started = Date.now();
+const cpuBefore = process.cpuUsage();
 await hub.engine.apply(parseTriggers(stringify(doc), 'bench').triggers);
 const queue = hub.engine.get(`${namespace}/jetstream`)!.running!.queue.queue;
 let firstAt: number | undefined;
@@ -58,6 +59,7 @@ for (;;) {
   if (counts.waiting! >= total) break;
   await new Promise((resolve) => setTimeout(resolve, 100));
 }
+const cpu = process.cpuUsage(cpuBefore);
 const seconds = (Date.now() - firstAt!) / 1000;
 console.log(
   JSON.stringify({
@@ -66,6 +68,9 @@ console.log(
     startAndFirstEventMs: firstAt! - started,
     ingestSeconds: seconds,
     eventsPerSecond: Math.round(total / seconds),
+    // The hub process's CPU (user + system) per event, from start to the last event: independent of how
+    // busy the rest of the machine is, unlike events/s.
+    hubCpuMsPerEvent: Number(((cpu.user + cpu.system) / 1000 / total).toFixed(4)),
   }),
 );
 await queue.obliterate({ force: true });
