@@ -4,6 +4,7 @@
 // engine. Every replica runs every Trigger's sensor (active-active; deterministic ids make a change read twice
 // one event); only the holder of a Lease writes `status`, through the status subresource.
 
+import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { DesiredTrigger, Engine, InvalidTrigger } from '../engine/engine.ts';
@@ -78,6 +79,8 @@ export class TriggerController {
   /** The generation each key was last reconciled at: a status-only change needs no reconcile. */
   private readonly generations = new Map<string, number | undefined>();
   private readonly lastWritten = new Map<string, string>();
+  /** A digest of the Secret values each applied Trigger was started with. */
+  private readonly secretDigests = new Map<string, string>();
   private readonly countersWrittenAt = new Map<string, number>();
   private reconcileTimer: NodeJS.Timeout | undefined;
   private reconciling: Promise<void> = Promise.resolve();
@@ -181,6 +184,8 @@ export class TriggerController {
     this.refused.clear();
     this.generations.clear();
     const secrets = new Map<string, Promise<Record<string, string> | undefined>>();
+    const digests = new Map<string, string>();
+    const rotated = new Set<string>();
     for (const object of this.objects()) {
       const key = objectKey(object);
       this.generations.set(key, object.metadata?.generation);
@@ -189,15 +194,32 @@ export class TriggerController {
         invalid.push(checked.invalid);
         continue;
       }
-      const refusal = await this.bindSecrets(checked.trigger, secrets);
+      const { refusal, digest } = await this.bindSecrets(checked.trigger, secrets);
       if (refusal) {
         this.refused.set(key, refusal);
         invalid.push({ key, origin: key, error: refusal.message });
         continue;
       }
       desired.push({ trigger: checked.trigger, origin: key });
+      const before = this.secretDigests.get(key);
+      if (before !== undefined && before !== digest && this.options.engine.get(key)?.running)
+        rotated.add(key);
+      digests.set(key, digest);
+    }
+    // A rotated Secret does not change the spec, so the engine would keep the running version: stop it
+    // first, then start it again with the new value (its source resumes from its checkpoint).
+    if (rotated.size > 0) {
+      this.log.info({ triggers: [...rotated] }, 'referenced Secrets changed; restarting');
+      await this.options.engine.apply(
+        desired.filter(
+          ({ trigger }) => !rotated.has(`${trigger.metadata.namespace}/${trigger.metadata.name}`),
+        ),
+        invalid,
+      );
     }
     await this.options.engine.apply(desired, invalid);
+    this.secretDigests.clear();
+    for (const [key, digest] of digests) this.secretDigests.set(key, digest);
     void this.writeStatuses();
   }
 
@@ -205,8 +227,10 @@ export class TriggerController {
   private async bindSecrets(
     trigger: Trigger,
     cache: Map<string, Promise<Record<string, string> | undefined>>,
-  ): Promise<Refusal | undefined> {
+  ): Promise<{ refusal?: Refusal; digest: string }> {
     const namespace = trigger.metadata.namespace;
+    // A digest of the values (never the values themselves) tells a rotated Secret apart.
+    const digest = createHash('sha256');
     for (const ref of secretKeyRefs(trigger.spec)) {
       const cacheKey = `${namespace}/${ref.name}`;
       let data = cache.get(cacheKey);
@@ -228,21 +252,23 @@ export class TriggerController {
       try {
         values = await data;
       } catch (error) {
-        return {
-          reason: 'SecretUnreadable',
-          message: `Secret ${ref.name} cannot be read: ${errorMessage(error)}`,
-        };
+        const message = `Secret ${ref.name} cannot be read: ${errorMessage(error)}`;
+        return { refusal: { reason: 'SecretUnreadable', message }, digest: '' };
       }
-      if (!values) return { reason: 'SecretNotFound', message: `Secret ${namespace}/${ref.name} not found` };
-      const encoded = values[ref.key];
-      if (encoded === undefined)
+      if (!values)
         return {
-          reason: 'SecretKeyNotFound',
-          message: `Secret ${namespace}/${ref.name} has no key ${ref.key}`,
+          refusal: { reason: 'SecretNotFound', message: `Secret ${namespace}/${ref.name} not found` },
+          digest: '',
         };
+      const encoded = values[ref.key];
+      if (encoded === undefined) {
+        const message = `Secret ${namespace}/${ref.name} has no key ${ref.key}`;
+        return { refusal: { reason: 'SecretKeyNotFound', message }, digest: '' };
+      }
+      digest.update(`${ref.name}\0${ref.key}\0${encoded}\0`);
       bindClusterSecret(ref, Buffer.from(encoded, 'base64').toString('utf8'));
     }
-    return undefined;
+    return { digest: digest.digest('hex') };
   }
 
   /** The leader writes each Trigger's status when it changed; other replicas only keep counting. */

@@ -73,6 +73,7 @@ async function setup(): Promise<Setup> {
     statusIntervalMs: 200,
     countersIntervalMs: 500,
     retryPeriodMs: 300,
+    resyncIntervalMs: 500,
   });
   await controller.start();
   await waitUntil(() => controller.isLeader(), 30_000, 'leadership');
@@ -242,9 +243,10 @@ describe('controller mode', () => {
     }
   });
 
-  it('reads a Slack webhook URL from a Secret of the Trigger namespace, and says so when the Secret is missing', async () => {
+  it('reads a Slack webhook URL from a Secret of the Trigger namespace, says so when it is missing, follows its rotation', async () => {
     const { ns, close } = await setup();
     const slack = await startSink();
+    const rotated = await startSink();
     try {
       await client.request('POST', triggersPath(ns), {
         body: trigger(ns, 'to-slack', {
@@ -275,9 +277,16 @@ describe('controller mode', () => {
       await slack.waitFor(() => slack.received.length >= 1, 30_000, 'a Slack message');
       expect(JSON.parse(slack.received[0]!.body.toString())).toEqual({ text: 'reason: CrashLoopBackOff' });
       await waitForStatus(ns, 'to-slack', (o) => conditionOf(o, 'Ready')?.status === 'True', 'Ready');
+      // Rotating the Secret restarts the trigger with the new value (found by the periodic resync).
+      await client.request('PATCH', `/api/v1/namespaces/${ns}/secrets/slack`, {
+        body: { stringData: { url: rotated.url } },
+        contentType: 'application/merge-patch+json',
+      });
+      await rotated.waitFor(() => rotated.received.length >= 1, 30_000, 'a message at the rotated URL');
     } finally {
       await close();
       await slack.close();
+      await rotated.close();
     }
   });
 
