@@ -76,7 +76,9 @@ describe('event age', () => {
         if (entries.length === 0) await new Promise((resolve) => setTimeout(resolve, 100));
       }
       expect(entries.map((e) => e.event.id)).toEqual(['stale-1']);
-      expect(entries[0]!.lastAttempt?.error).toMatch(/^TH_ERR_EVENT_EXPIRED: the event is 36\d\d s old; maxAgeMs is 60000/);
+      expect(entries[0]!.lastAttempt?.error).toMatch(
+        /^TH_ERR_EVENT_EXPIRED: the event is 36\d\d s old; maxAgeMs is 60000/,
+      );
       expect(sink.counts.has('stale-1')).toBe(false);
     } finally {
       await hub.close();
