@@ -5,9 +5,13 @@ import { Redis } from 'ioredis';
 import { connect, headers, type JetStreamManager, type NatsConnection } from 'nats';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type EventInput, toHubEvent } from '../../src/envelope/event.ts';
 import { ids, toJobId } from '../../src/envelope/ids.ts';
 import { HubError } from '../../src/errors.ts';
+import { EventQueue } from '../../src/queue/event-queue.ts';
 import { keyPrefix, queueName } from '../../src/queue/keys.ts';
+import type { SensorContext } from '../../src/sensor/sensor.ts';
+import { deliverySchema } from '../../src/trigger/schema.ts';
 import {
   freePort,
   redisUrl,
@@ -62,11 +66,11 @@ function expectedIds(stream: string, total: number): Set<string> {
   return new Set(Array.from({ length: total }, (_, i) => ids.jetstream(stream, i + 1)));
 }
 
-async function missingJobs(namespace: string, expected: Set<string>): Promise<string[]> {
+async function missingJobs(namespace: string, expected: Set<string>, name = 'js'): Promise<string[]> {
   const all = [...expected];
   const pipeline = redis.pipeline();
   for (const id of all)
-    pipeline.exists(`${keyPrefix}:${queueName({ key: `${namespace}/js` })}:${toJobId(id)}`);
+    pipeline.exists(`${keyPrefix}:${queueName({ key: `${namespace}/${name}` })}:${toJobId(id)}`);
   const results = (await pipeline.exec()) ?? [];
   return all.filter((_, index) => results[index]?.[1] !== 1);
 }
@@ -159,6 +163,76 @@ describe('nats sensor, JetStream', () => {
       await sink.close();
     }
   }, 300_000);
+
+  it('a batch written but never acked (the hub died in between) is redelivered to another hub and not enqueued twice', async () => {
+    const stream = await createStream();
+    const total = 1200;
+    await publish(stream, 0, total);
+    const ref = { namespace: 't', name: uniqueNamespace('redeliver'), key: '' };
+    ref.key = `${ref.namespace}/${ref.name}`;
+    const queue = new EventQueue(ref, redis, deliverySchema.parse({}));
+    const write = (events: EventInput[]) =>
+      queue.enqueue(events.map((event) => ({ event: toHubEvent(event) })));
+    const spec = natsSpec.parse({
+      servers: [natsUrl()],
+      jetstream: { stream, durable: 'redeliver', ackWaitMs: 2000, batchSize: 500 },
+    });
+    const context = (signal: AbortSignal, emit: SensorContext['emit']): SensorContext => ({
+      trigger: ref,
+      log: pino({ level: 'silent' }),
+      webhooks: { register: () => () => {} },
+      state: { redis, key: (...parts) => ['th', `{${ref.key}}`, ...parts].join(':') },
+      signal,
+      emit,
+    });
+    // Hub A writes its first batch durably, then "dies" before acking it.
+    let written: string[] = [];
+    let die: (error: Error) => void = () => {};
+    const dead = new Promise<never>((_, reject) => {
+      die = reject;
+    });
+    const abortA = new AbortController();
+    const hubA = createNatsSensor(
+      spec,
+      context(abortA.signal, async (events) => {
+        await write(events);
+        written = events.map((event) => event.id);
+        return dead;
+      }),
+    );
+    const abortB = new AbortController();
+    const seenByB = new Set<string>();
+    const hubB = createNatsSensor(
+      spec,
+      context(abortB.signal, async (events) => {
+        await write(events);
+        for (const event of events) seenByB.add(event.id);
+        return { enqueued: events.length, filtered: 0 };
+      }),
+    );
+    try {
+      await hubA.start();
+      await waitFor(() => written.length > 0, 30_000, 'hub A writing its first batch');
+      await hubB.start();
+      await waitFor(
+        () => seenByB.size === total,
+        60_000,
+        'hub B receiving everything, redeliveries included',
+      );
+      // B got A's batch again (after ackWait), and the queue still holds each position once.
+      expect(written.every((id) => seenByB.has(id))).toBe(true);
+      const counts = await queue.queue.getJobCounts('waiting');
+      expect(counts.waiting).toBe(total);
+      expect(await missingJobs(ref.namespace, expectedIds(stream, total), ref.name)).toEqual([]);
+    } finally {
+      abortA.abort();
+      die(new Error('hub A is gone'));
+      abortB.abort();
+      await Promise.all([hubA.stop(), hubB.stop()]);
+      await queue.queue.obliterate({ force: true });
+      await queue.close();
+    }
+  }, 180_000);
 
   it('acks nothing while the emit fails (Redis down), retries the batch, and acks once it is durable', async () => {
     const stream = await createStream();
