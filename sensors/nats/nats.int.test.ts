@@ -164,7 +164,7 @@ describe('nats sensor, JetStream', () => {
     }
   }, 300_000);
 
-  it('a batch written but never acked (the hub died in between) is redelivered to another hub and not enqueued twice', async () => {
+  it('a batch written but never acked (its hub hung or died in between) is redelivered to another hub and not enqueued twice', async () => {
     const stream = await createStream();
     const total = 1200;
     await publish(stream, 0, total);
@@ -185,7 +185,7 @@ describe('nats sensor, JetStream', () => {
       signal,
       emit,
     });
-    // Hub A writes its first batch durably, then "dies" before acking it.
+    // Hub A writes its first batch durably, then hangs before acking it (as if it had died there).
     let written: string[] = [];
     let die: (error: Error) => void = () => {};
     const dead = new Promise<never>((_, reject) => {
