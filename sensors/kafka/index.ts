@@ -1,5 +1,8 @@
 import { defineSensor } from '../../src/sensor/sensor.ts';
-import { createKafkaSensor } from './sensor.ts';
 import { kafkaSpec } from './spec.ts';
 
-export const kafkaSensor = defineSensor({ kind: 'kafka', spec: kafkaSpec, create: createKafkaSensor });
+export const kafkaSensor = defineSensor({
+  kind: 'kafka',
+  spec: kafkaSpec,
+  load: async () => (await import('./sensor.ts')).createKafkaSensor,
+});

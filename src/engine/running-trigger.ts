@@ -16,7 +16,7 @@ import { builtinSensors } from '../registry.ts';
 import type {
   Emit,
   Sensor,
-  SensorContext,
+  SensorFactory,
   SensorHealth,
   TriggerRef,
   WebhookRoutes,
@@ -44,63 +44,68 @@ export class RunningTrigger {
   readonly ref: TriggerRef;
   readonly trigger: Trigger;
   readonly queue: EventQueue;
-  private readonly sensor: Sensor;
+  private readonly env: TriggerEnvironment;
   private readonly target: Target;
-  private readonly dispatcher: Worker<EventJobData> | undefined;
+  private readonly log: Logger;
+  private sensor: Sensor | undefined;
+  private dispatcher: Worker<EventJobData> | undefined;
   private readonly abort = new AbortController();
 
-  /** Throws (a HubError or a sensor's own error) when the trigger cannot start; nothing is left running. */
+  /** Throws when the target cannot be built (e.g. its secret is missing); nothing is left running then. */
   constructor(trigger: Trigger, env: TriggerEnvironment) {
     this.trigger = trigger;
+    this.env = env;
     this.ref = triggerRef(trigger);
-    const { spec } = trigger;
+    this.log = env.log.child({ trigger: this.ref.key, source: sourceKindOf(trigger.spec) });
+    this.target = createTarget(trigger.spec.target, trigger.spec.delivery);
+    this.queue = new EventQueue(this.ref, env.producer, trigger.spec.delivery);
+  }
+
+  /**
+   * Loads the sensor's implementation (its client library is loaded on first use), starts it and the
+   * dispatcher. Throws (a HubError or the sensor's own error) when the trigger cannot start; nothing is
+   * left running then.
+   */
+  async start(): Promise<void> {
+    const { spec } = this.trigger;
     const kind = sourceKindOf(spec);
-    const log = env.log.child({ trigger: this.ref.key, source: kind });
-    this.target = createTarget(spec.target, spec.delivery);
-    this.queue = new EventQueue(this.ref, env.producer, spec.delivery);
-    const emit = createEmit(this.ref, this.queue, compileFilter(spec.filter), env.instrumentation);
-    const definition = builtinSensors[kind];
+    const env = this.env;
     try {
-      this.sensor = (definition.create as (spec: unknown, context: SensorContext) => Sensor)(
-        spec.source[kind],
-        {
-          trigger: this.ref,
-          emit,
-          log,
-          webhooks: env.webhooks,
-          state: { redis: env.producer, key: (...parts) => triggerStateKey(this.ref, ...parts) },
-          signal: this.abort.signal,
-        },
-      );
-    } catch (error) {
-      void this.queue.close();
-      throw error;
-    }
-    this.dispatcher = env.dispatch
-      ? createDispatcher({
+      const create = (await builtinSensors[kind].load()) as SensorFactory;
+      this.sensor = create(spec.source[kind], {
+        trigger: this.ref,
+        emit: createEmit(this.ref, this.queue, compileFilter(spec.filter), env.instrumentation),
+        log: this.log,
+        webhooks: env.webhooks,
+        state: { redis: env.producer, key: (...parts) => triggerStateKey(this.ref, ...parts) },
+        signal: this.abort.signal,
+      });
+      if (env.dispatch) {
+        this.dispatcher = createDispatcher({
           trigger: this.ref,
           connection: env.workerConnection,
           delivery: spec.delivery,
           target: this.target,
           sensor: this.sensor,
           instrumentation: env.instrumentation,
-          log,
-        })
-      : undefined;
-  }
-
-  async start(): Promise<void> {
-    await this.sensor.start();
+          log: this.log,
+        });
+      }
+      await this.sensor.start();
+    } catch (error) {
+      await this.stop(0).catch(() => {});
+      throw error;
+    }
   }
 
   health(): SensorHealth {
-    return this.sensor.health();
+    return this.sensor?.health() ?? { connected: false, message: 'starting' };
   }
 
   /** Stops the sensor, then lets in-flight deliveries finish until the deadline (the rest are re-queued). */
   async stop(deadlineMs: number): Promise<void> {
     this.abort.abort();
-    await this.sensor.stop();
+    await this.sensor?.stop();
     if (this.dispatcher) await dispatchShutdown(this.dispatcher, deadlineMs);
     await this.queue.close();
     await this.target.close();

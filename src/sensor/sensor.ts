@@ -94,12 +94,22 @@ export interface Sensor {
   onDeadLettered?(event: HubEvent, lastAttempt: LastAttempt): Promise<void>;
 }
 
+/** Builds a sensor from its validated spec. */
+export type SensorFactory<Schema extends z.ZodType = z.ZodType> = (
+  spec: z.output<Schema>,
+  context: SensorContext,
+) => Sensor;
+
 export interface SensorDefinition<Schema extends z.ZodType = z.ZodType> {
   /** The key under `spec.source` (e.g. `cron`). */
   kind: string;
-  /** Schema of `spec.source.<kind>`; part of the Trigger schema and of the CRD. */
+  /** Schema of `spec.source.<kind>`; part of the Trigger schema and of the CRD. Keep its module light. */
   spec: Schema;
-  create(spec: z.output<Schema>, context: SensorContext): Sensor;
+  /**
+   * Loads the implementation on first use (`() => import('./sensor.ts')…`), so a hub pays for a source's
+   * client library (the Kubernetes client alone is 80 MB) only when one of its triggers uses that source.
+   */
+  load(): Promise<SensorFactory<Schema>>;
 }
 
 /** Checks a sensor against the interface while keeping its spec type. */

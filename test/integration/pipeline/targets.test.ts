@@ -129,8 +129,9 @@ describe('targets and delivery options', () => {
       '15 events',
     );
     const times = sink.received.filter((r) => r.id?.startsWith('webhook/r-')).map((r) => r.at);
-    // 15 events at 5 per second need at least two full windows after the first.
-    expect(Math.max(...times) - Math.min(...times)).toBeGreaterThanOrEqual(1900);
+    // 15 events at 5 per window fill three windows: the last starts at least one whole window after the
+    // first one ends (unlimited, all 15 arrive within a few ms).
+    expect(Math.max(...times) - Math.min(...times)).toBeGreaterThan(1000);
   });
 });
 
