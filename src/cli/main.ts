@@ -7,7 +7,6 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { configFromEnv } from '../config.ts';
-import { startControllerMode } from '../controller/controller-mode.ts';
 import { startEchoFunction } from '../demo/echo-function.ts';
 import { errorMessage } from '../errors.ts';
 import { createLogger, startHub } from '../hub.ts';
@@ -50,7 +49,12 @@ program
     const echo = options.demoEcho ? await startEchoFunction(options.demoEcho, log) : undefined;
     const hub = await startHub({ config, log });
     const stopWatching = options.kubernetes
-      ? await startControllerMode(hub, options.kubernetes, log)
+      ? // Loaded only in controller mode: the Kubernetes client costs 80 MB of memory.
+        await (await import('../controller/controller-mode.ts')).startControllerMode(
+          hub,
+          options.kubernetes,
+          log,
+        )
       : await applyTriggerDirectory(config.triggersDir, hub.engine, log).then(() =>
           watchTriggerDirectory(config.triggersDir, hub.engine, log),
         );
