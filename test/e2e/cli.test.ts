@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TailLine } from '../../src/cli/commands/tail.ts';
 import type { Hub } from '../../src/hub.ts';
-import { redisUrl, runCli, startTestHub, triggerDoc, uniqueNamespace } from '../support/hub.ts';
+import { freePort, redisUrl, runCli, startTestHub, triggerDoc, uniqueNamespace } from '../support/hub.ts';
 import { post } from '../support/post.ts';
 import { type Sink, startSink } from '../support/sink.ts';
 
@@ -77,9 +77,12 @@ describe('trigger-hub status and tail against a running hub', () => {
     const unauthorized = await runCli(['status', '--url', hub.url], { TH_API_TOKEN: '' });
     expect(unauthorized.code).toBe(1);
     expect(unauthorized.stderr).toContain('set TH_API_TOKEN');
-    const unreachable = await runCli(['status', '--url', 'http://127.0.0.1:9'], { TH_API_TOKEN: token });
+    const nobody = `http://127.0.0.1:${await freePort()}`;
+    const unreachable = await runCli(['status', '--url', nobody], { TH_API_TOKEN: token });
     expect(unreachable.code).toBe(1);
-    expect(unreachable.stderr).toMatch(/cannot reach the hub at http:\/\/127\.0\.0\.1:9/);
+    expect(unreachable.stderr).toContain(`cannot reach the hub at ${nobody} (ECONNREFUSED)`);
+    // A usage error is told apart from a failure: exit 2.
+    expect((await runCli(['status', '--output', 'xml'])).code).toBe(2);
   }, 300_000);
 
   it('follows a trigger live: the event is enqueued, then delivered, in order', async () => {

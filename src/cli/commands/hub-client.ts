@@ -26,7 +26,10 @@ export async function getJson<T>(base: string, path: string): Promise<T> {
       signal: AbortSignal.timeout(15_000),
     });
   } catch (error) {
-    const reason = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
+    const cause = (
+      error as { cause?: { code?: string; message?: string; errors?: Array<{ code?: string }> } }
+    ).cause;
+    const reason = cause?.code ?? cause?.errors?.[0]?.code ?? cause?.message ?? (error as Error).message;
     throw new Error(`cannot reach the hub at ${base} (${reason}): is it running? (--url)`);
   }
   const text = await response.text();

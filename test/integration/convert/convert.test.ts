@@ -240,5 +240,7 @@ describe('trigger-hub convert', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/FAILED .*ConfigMap/);
     expect(readdirSync(join(out, 'triggers'))).toEqual(['default-scheduled-get-python.yaml']);
+    // A usage error is not a failed conversion: exit 2.
+    expect((await run(['convert'])).code).toBe(2);
   }, 300_000);
 });
