@@ -36,7 +36,12 @@ interface Reader {
 }
 
 export function createKinesisSensor(spec: KinesisSpec, context: SensorContext): Sensor {
-  const { emit, log, state, signal } = context;
+  const { emit, log, state } = context;
+  // Stopped by the hub's signal or by stop() itself, whichever comes first.
+  const stopping = new AbortController();
+  const signal = stopping.signal;
+  if (context.signal.aborted) stopping.abort();
+  else context.signal.addEventListener('abort', () => stopping.abort(), { once: true });
 
   const stream = parseStream(spec.stream);
   const client: KinesisClient = createKinesisClient(spec);
@@ -121,7 +126,11 @@ export function createKinesisSensor(spec: KinesisSpec, context: SensorContext): 
     firstRun = startedAt === now;
   }
 
-  async function iteratorFor(shard: ShardInfo, after: string | undefined): Promise<string> {
+  async function iteratorFor(
+    shard: ShardInfo,
+    after: string | undefined,
+    stop: AbortSignal,
+  ): Promise<string> {
     const input: GetShardIteratorCommandInput = {
       ...streamRef,
       ShardId: shard.shardId,
@@ -149,7 +158,7 @@ export function createKinesisSensor(spec: KinesisSpec, context: SensorContext): 
       { shard: shard.shardId, iterator: input.ShardIteratorType, after, timestamp: input.Timestamp },
       'kinesis shard reader starting',
     );
-    const output = await client.send(new GetShardIteratorCommand(input), { abortSignal: signal });
+    const output = await client.send(new GetShardIteratorCommand(input), { abortSignal: stop });
     if (!output.ShardIterator) throw new Error(`no shard iterator for ${shard.shardId}`);
     return output.ShardIterator;
   }
@@ -197,7 +206,7 @@ export function createKinesisSensor(spec: KinesisSpec, context: SensorContext): 
       let output: GetRecordsCommandOutput;
       const calledAt = Date.now();
       try {
-        iterator ??= await iteratorFor(shard, after);
+        iterator ??= await iteratorFor(shard, after, stop);
         output = await client.send(
           new GetRecordsCommand({ ShardIterator: iterator, Limit: spec.maxRecordsPerRequest }),
           {
@@ -397,6 +406,7 @@ export function createKinesisSensor(spec: KinesisSpec, context: SensorContext): 
       coordinator = run();
     },
     async stop() {
+      stopping.abort();
       wake?.();
       for (const reader of readers.values()) reader.abort.abort();
       await coordinator;
