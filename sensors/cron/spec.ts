@@ -32,7 +32,10 @@ export const cronSpec = z
       .optional()
       .describe('Fire every N milliseconds, aligned to the Unix epoch (so every replica agrees on the tick)'),
     timezone: z.string().default('UTC').describe('IANA time zone the schedule is read in'),
-    data: z.unknown().optional().describe('Event data; defaults to {"scheduledTime": ...}'),
+    data: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe('Event data, a JSON object; defaults to {"scheduledTime": ...}'),
   })
   .superRefine((spec, ctx) => {
     if ((spec.schedule === undefined) === (spec.every === undefined)) {

@@ -19,7 +19,10 @@ import { addCommands } from './commands/index.ts';
 
 const program = new Command('trigger-hub')
   .description('Event-driven trigger hub: sensors → CloudEvents → durable queue → functions')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // Usage errors (unknown option, missing argument) exit 2, as documented; --help and --version exit 0.
+  // Subcommands created after this inherit it.
+  .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2));
 
 type RunOptions = {
   triggers?: string;

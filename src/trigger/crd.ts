@@ -37,8 +37,27 @@ function structural(node: JsonSchema, path: string): JsonSchema {
       out[key] = structural(value as JsonSchema, `${path}[]`);
     } else out[key] = value;
   }
-  if (out.type === undefined) out['x-kubernetes-preserve-unknown-fields'] = true;
+  // A free-form node: Kubernetes wants a type on every field, so free-form means an object that keeps
+  // whatever fields it is given (an untyped field is refused: "must not be empty for specified object fields").
+  if (out.type === undefined) {
+    out.type = 'object';
+    out['x-kubernetes-preserve-unknown-fields'] = true;
+  }
+  if (out.type === 'object' && isFreeForm(out.additionalProperties)) {
+    delete out.additionalProperties;
+    out['x-kubernetes-preserve-unknown-fields'] = true;
+  }
   return out;
+}
+
+function isFreeForm(node: unknown): boolean {
+  if (node === true) return true;
+  if (node === null || typeof node !== 'object') return false;
+  const { description: _description, ...rest } = node as JsonSchema;
+  return (
+    Object.keys(rest).length === 0 ||
+    (rest.type === 'object' && rest['x-kubernetes-preserve-unknown-fields'] === true && !rest.properties)
+  );
 }
 
 function openApi(schema: z.ZodType, path: string): JsonSchema {

@@ -150,10 +150,7 @@ describe('the Helm chart against the real kube-apiserver', () => {
         'ServiceAccount',
       ].sort(),
     );
-    // The CRD itself is left out for now: the generated schema gives spec.source.cron.data no `type`, which
-    // the API server refuses on a fresh cluster ("must not be empty for specified object fields"); it is
-    // reported to the schema's owner. Drop this filter once deploy/crds/ applies cleanly.
-    for (const manifest of withCrds.filter((item) => item.kind !== 'CustomResourceDefinition')) {
+    for (const manifest of withCrds) {
       const applied = await objects.patch(
         manifest,
         undefined,
