@@ -238,7 +238,14 @@ describe('kafka sensor', () => {
         async () => (await missingJobs(namespace, expected)).length === 0,
         110_000,
         'every message enqueued',
-      );
+      ).catch(async (error: Error) => {
+        const missing = await missingJobs(namespace, expected);
+        throw new Error(
+          `${error.message}: ${missing.length} missing, e.g. ${missing.slice(0, 5).join(' ')}\n` +
+            `committed: ${JSON.stringify(await admin.fetchOffsets({ groupId: `trigger-hub.${namespace}.etl`, topics: [topic] }))}\n` +
+            `restarted hub's log:\n${hub.output().slice(-6000)}`,
+        );
+      });
       await sink.waitFor(
         () => [...expected].filter((id) => sink.delivered.has(id)).length >= total - 200,
         60_000,

@@ -84,12 +84,18 @@ export function createKafkaSensor(spec: KafkaSpec, context: SensorContext): Sens
   ): Promise<boolean> {
     for (let attempt = 1; ; attempt++) {
       if (!isRunning() || isStale() || signal.aborted) return false;
-      const release = await writeSlots.acquire();
+      // kafkajs heartbeats only when asked to: keep the membership alive while this partition waits for a
+      // write slot and while its write is in flight (a slow Redis must not cost the group its partitions).
+      // A failed heartbeat (rebalance) is ignored here: it surfaces at the heartbeat after the write.
+      const keepAlive = setInterval(() => void heartbeat().catch(() => {}), spec.heartbeatIntervalMs);
+      let release: (() => void) | undefined;
       try {
+        release = await writeSlots.acquire();
         await emit(events);
         return true;
       } catch (error) {
-        release();
+        clearInterval(keepAlive);
+        release?.();
         const delay = backoffDelay(defaultBackoff, attempt);
         setHealth(false, `events not yet durable, retrying: ${(error as Error).message}`);
         log.warn(
@@ -98,7 +104,8 @@ export function createKafkaSensor(spec: KafkaSpec, context: SensorContext): Sens
         );
         await waitHeartbeating(delay, heartbeat);
       } finally {
-        release();
+        clearInterval(keepAlive);
+        release?.();
       }
     }
   }
