@@ -7,7 +7,7 @@
 // saturated (--n 20000 --concurrency 64) and fixed rate (--n 20000 --rate 1000). CPU time and RSS of the
 // system's process (and of redis-server) come from /proc/<pid>/stat and /proc/<pid>/status around each run.
 //
-//   npm run bench -- [--only hub|baseline] [--n 20000] [--warmup 2000] [--rate 1000] [--concurrency 64]
+//   npm run bench -- [--sources] [--only hub|baseline] [--n 20000] [--warmup 2000] [--rate 1000] [--concurrency 64]
 //                    [--delivery-concurrency 64] [--db 9] [--rounds 1] [--profile DIR] [--out FILE] [--verbose]
 //                    [--harness DIR] [--max-s S]
 //
@@ -35,6 +35,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { summarizeProfile } from './profile-summary.ts';
+import { runSourceBenches } from './sources.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../..');
 
@@ -53,6 +54,7 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '1' },
     harness: { type: 'string' },
     'max-s': { type: 'string' },
+    sources: { type: 'boolean', default: false },
   },
 });
 /** sink.mjs and load.mjs: ../shared/bench from the repository root, unless --harness says otherwise. */
@@ -730,6 +732,12 @@ async function main(): Promise<void> {
   console.log('');
   console.log(`BENCH_JSON ${JSON.stringify(summary)}`);
   if (args.out) writeFileSync(args.out, `${JSON.stringify(summary, null, 2)}\n`);
+
+  if (args.sources) {
+    console.log('');
+    const sources = await runSourceBenches(log);
+    for (const result of sources) console.log(`SOURCE_JSON ${JSON.stringify(result)}`);
+  }
 
   if (args.profile) {
     for (const name of ['baseline', 'hub']) {
