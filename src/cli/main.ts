@@ -178,19 +178,29 @@ dlq
             ...(options.job ? { jobIds: options.job } : {}),
             ...(options.where ? { where: options.where } : {}),
           },
-          (count) => {
-            if (options.output === 'text' && process.stderr.isTTY)
-              process.stderr.write(`\rreplayed ${count}`);
-          },
+          options.output === 'text' ? replayProgress() : undefined,
         );
         if (options.output === 'json') console.log(JSON.stringify({ replayed }));
-        else console.log(`\nreplayed ${replayed} event(s) of ${triggerKey(trigger)}`);
+        else console.log(`replayed ${replayed} event(s) of ${triggerKey(trigger)}`);
       } finally {
         await queue.close();
         redis.disconnect();
       }
     },
   );
+
+/** Progress of a long replay on stderr: a live counter on a terminal, a line per 1,000 in a log. */
+function replayProgress(): (replayed: number, total?: number) => void {
+  let lastLine = 0;
+  return (replayed, total) => {
+    const text = `replayed ${replayed}${total === undefined ? '' : ` of ${total}`}`;
+    if (process.stderr.isTTY) process.stderr.write(`\r${text}${replayed === total ? '\n' : ''}`);
+    else if (replayed - lastLine >= 1000 || replayed === total) {
+      lastLine = replayed;
+      process.stderr.write(`${text}\n`);
+    }
+  };
+}
 
 function triggerKey(name: string): string {
   return name.includes('/') ? name : `default/${name}`;

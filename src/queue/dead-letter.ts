@@ -61,12 +61,26 @@ export async function listDeadLetters(
 export async function replayDeadLetters(
   queue: Queue<EventJobData>,
   request: ReplayRequest,
-  onProgress?: (replayed: number) => void,
+  /** Called as entries go back to the queue; `total` is known for a replay of everything. */
+  onProgress?: (replayed: number, total?: number) => void,
 ): Promise<number> {
   if (!request.jobIds && !request.where) {
+    // One bulk move inside Redis; progress is read off the shrinking failed set meanwhile.
     const count = await queue.getFailedCount();
-    await queue.retryJobs({ state: 'failed', count: 1000 });
-    onProgress?.(count);
+    const ticker = onProgress
+      ? setInterval(() => {
+          queue.getFailedCount().then(
+            (left) => onProgress(Math.max(0, count - left), count),
+            () => {},
+          );
+        }, 500)
+      : undefined;
+    try {
+      await queue.retryJobs({ state: 'failed', count: 1000 });
+    } finally {
+      clearInterval(ticker);
+    }
+    onProgress?.(count, count);
     return count;
   }
   const matches = request.where ? compileCel(request.where) : undefined;

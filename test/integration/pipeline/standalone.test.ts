@@ -81,8 +81,9 @@ describe('the dlq commands and /metrics', () => {
         'json',
       ]);
       expect(JSON.parse(one.stdout)).toEqual({ replayed: 1 });
-      const rest = await runCli(['dlq', 'replay', `${ns}/fn`, '--all', '--output', 'json']);
-      expect(JSON.parse(rest.stdout)).toEqual({ replayed: 9 });
+      const rest = await runCli(['dlq', 'replay', `${ns}/fn`, '--all']);
+      expect(rest.stdout).toBe(`replayed 9 event(s) of ${ns}/fn\n`);
+      expect(rest.stderr).toMatch(/replayed 9 of 9\n$/); // progress, on stderr
       await sink.waitFor(() => sink.delivered.size === 10, 30_000, 'the 10 replayed events');
 
       const usage = await runCli(['dlq', 'replay', `${ns}/fn`]);
