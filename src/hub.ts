@@ -8,7 +8,13 @@ import { Engine } from './engine/engine.ts';
 import { Instrumentation } from './instrumentation.ts';
 import { createMetrics } from './metrics.ts';
 import { queueStats } from './queue/queue-stats.ts';
-import { createRedis, type RedisClient, type RedisSettings, redactRedisUrl } from './queue/redis.ts';
+import {
+  createRedis,
+  type RedisClient,
+  type RedisSettings,
+  readyWithin,
+  redactRedisUrl,
+} from './queue/redis.ts';
 import { buildServer } from './server/server.ts';
 import { WebhookRouteTable } from './server/webhook-routes.ts';
 import { type LocalRedis, startLocalRedis } from './standalone/local-redis.ts';
@@ -61,6 +67,10 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const workerConnection = createRedis(settings, 'worker');
   producer.on('error', () => {}); // surfaced by emits (503) and /readyz
   workerConnection.on('error', () => {});
+  // Serve once Redis answers, so the first requests do not race the connection; if it is away, serve
+  // anyway (webhooks answer 503, /readyz says why) rather than hang.
+  if (!(await readyWithin(producer, 5000)))
+    log.warn('Redis is not reachable yet; serving anyway (webhooks answer 503)');
 
   const instrumentation = new Instrumentation();
   const webhooks = new WebhookRouteTable();

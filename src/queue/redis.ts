@@ -33,7 +33,9 @@ export function createRedis(settings: RedisSettings, purpose: 'producer' | 'work
     });
     return new Cluster(nodes, {
       redisOptions: { ...options, ...(settings.password ? { password: settings.password } : {}) },
-      enableOfflineQueue: options.enableOfflineQueue ?? true,
+      // A Cluster client without its offline queue refuses every command until it has read the slot map,
+      // so the first requests after a start would fail; the emit's own 5 s limit still bounds the wait.
+      enableOfflineQueue: true,
       clusterRetryStrategy: (times) => Math.min(times * 200, 2000),
     });
   }
@@ -59,4 +61,19 @@ export function redactRedisUrl(url: string): string {
 /** A new connection with the same settings (for a component that must not share the hub's). */
 export function duplicateRedis(client: RedisClient): RedisClient {
   return client instanceof Cluster ? client.duplicate() : client.duplicate();
+}
+
+/** Resolves once the client is connected, or after `ms` (a Redis that is away must not block start-up). */
+export function readyWithin(client: RedisClient, ms: number): Promise<boolean> {
+  if (client.status === 'ready') return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const done = (ready: boolean) => {
+      clearTimeout(timer);
+      client.off('ready', onReady);
+      resolve(ready);
+    };
+    const onReady = () => done(true);
+    const timer = setTimeout(() => done(false), ms);
+    client.on('ready', onReady);
+  });
 }

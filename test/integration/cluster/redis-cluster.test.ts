@@ -39,7 +39,7 @@ describe('on a 3-master Redis Cluster', () => {
       const results = await postMany(url, 300, {
         headersFor: (i) => ({ 'idempotency-key': `${name}-${i}` }),
       });
-      expect(results.every((r) => r.status === 202)).toBe(true);
+      expect(results.filter((r) => r.status !== 202).slice(0, 3)).toEqual([]);
     }
     await sink.waitFor(() => sink.delivered.size === names.length * 300, 120_000, 'all deliveries');
     await postMany(`${hub.url}/webhooks/${ns}/alpha`, 300, {
