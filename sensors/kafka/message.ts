@@ -3,9 +3,9 @@
 // (the CloudEvents Kafka binding), the key is the partitionkey, the broker's timestamp the time.
 
 import type { IHeaders, KafkaMessage } from 'kafkajs';
+import { brokerMessageToEvent, headerText } from '../../src/envelope/broker-message.ts';
 import type { EventInput } from '../../src/envelope/event.ts';
 import { ids } from '../../src/envelope/ids.ts';
-import { brokerMessageToEvent, headerText } from './payload.ts';
 
 export interface MessageContext {
   /** The `source` of plain messages. */

@@ -8,12 +8,12 @@
 
 import { type Consumer, type EachBatchPayload, Kafka, type Producer } from 'kafkajs';
 import type { EventInput } from '../../src/envelope/event.ts';
+import { errorRecord, type OutgoingRecord, responseRecord } from '../../src/envelope/reply-records.ts';
 import { backoffDelay, defaultBackoff, retry, sleep } from '../../src/retry/backoff.ts';
 import type { Sensor, SensorContext, SensorHealth } from '../../src/sensor/sensor.ts';
 import { kafkaConfig } from './client.ts';
 import { kafkaMessageToEvent } from './message.ts';
 import type { KafkaSpec } from './spec.ts';
-import { errorRecord, type OutgoingRecord, responseRecord } from './topics.ts';
 
 /** Events per emit: the queue's addBulk size. */
 const maxEventsPerEmit = 1000;

@@ -6,9 +6,9 @@
 
 import { randomUUID } from 'node:crypto';
 import type { JsMsg, Msg, MsgHdrs } from 'nats';
+import { brokerMessageToEvent } from '../../src/envelope/broker-message.ts';
 import type { EventInput } from '../../src/envelope/event.ts';
 import { eventId, ids } from '../../src/envelope/ids.ts';
-import { brokerMessageToEvent } from '../kafka/payload.ts';
 
 export interface MessageContext {
   source: string;

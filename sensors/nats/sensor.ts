@@ -24,10 +24,10 @@ import {
   type Subscription,
 } from 'nats';
 import type { EventInput } from '../../src/envelope/event.ts';
+import { errorRecord, type OutgoingRecord, responseRecord } from '../../src/envelope/reply-records.ts';
 import { backoffDelay, defaultBackoff, retry, sleep } from '../../src/retry/backoff.ts';
 import type { Sensor, SensorContext, SensorHealth } from '../../src/sensor/sensor.ts';
 import { resolveSecret } from '../../src/trigger/secret-ref.ts';
-import { errorRecord, type OutgoingRecord, responseRecord } from '../kafka/topics.ts';
 import { coreMessageToEvent, jetStreamMessageToEvent } from './message.ts';
 import type { JetStreamSpec, NatsSpec } from './spec.ts';
 

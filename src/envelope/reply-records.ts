@@ -3,9 +3,9 @@
 // Header names are `triggerhub-*`, not `ce_*`/`ce-`: the record is not that CloudEvent (a reply is the
 // function's body; an error record's CloudEvent is its value), and a consumer must not take it for one.
 
-import type { HubEvent } from '../../src/envelope/event.ts';
-import type { LastAttempt } from '../../src/queue/job.ts';
-import type { DeliveryResponse } from '../../src/sensor/sensor.ts';
+import type { LastAttempt } from '../queue/job.ts';
+import type { DeliveryResponse } from '../sensor/sensor.ts';
+import type { HubEvent } from './event.ts';
 
 export interface OutgoingRecord {
   key: string | undefined;

@@ -1,16 +1,11 @@
-// Turning a message's bytes and headers into CloudEvents attributes, for the message-broker sensors (Kafka
-// here, NATS reuses it): the rules a broker binding of CloudEvents leaves to the receiver.
+// Turning a message's bytes and headers into CloudEvents attributes, for the message-broker sensors (Kafka,
+// NATS): the rules a broker binding of CloudEvents leaves to the receiver.
 //   - A value declared JSON must parse, or the event is poison (dead-lettered with the parse error).
 //   - An undeclared value is JSON if it parses, UTF-8 text if it decodes, bytes otherwise: never dropped.
 //   - A value declared anything else travels as bytes (data_base64) with that content type, untouched.
 
 import { isUtf8 } from 'node:buffer';
-import {
-  coreAttributes,
-  type EventInput,
-  isJsonContentType,
-  isLegalExtensionName,
-} from '../../src/envelope/event.ts';
+import { coreAttributes, type EventInput, isJsonContentType, isLegalExtensionName } from './event.ts';
 
 export interface DecodedData {
   datacontenttype?: string;
