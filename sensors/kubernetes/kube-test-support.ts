@@ -1,12 +1,10 @@
 // Helpers for the kubernetes integration tests: a client on the service stack's kube-apiserver
 // (TH_KUBECONFIG), throw-away namespaces and CRDs, and polling.
 
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { resolve } from 'node:path';
 import { KubeClient, type KubeObject } from '../../src/controller/kube-client.ts';
 import type { Hub } from '../../src/hub.ts';
-import { redisUrl } from '../../test/support/hub.ts';
+import { type HubProcess, spawnHubProcess } from '../../test/support/hub.ts';
 
 export function kubeClient(): KubeClient {
   if (!process.env.TH_KUBECONFIG) throw new Error('TH_KUBECONFIG is not set: run the integration project');
@@ -69,51 +67,13 @@ export function sensorConnected(hub: Hub, key: string): boolean {
   return hub.engine.get(key)?.running?.health().connected ?? false;
 }
 
-export interface ControllerProcess {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-const cli = resolve(import.meta.dirname, '../../src/cli/main.ts');
+export type ControllerProcess = HubProcess;
 
 /** Runs `trigger-hub run --kubernetes <namespaces>` as a child process; resolves once its Triggers are applied. */
-export async function spawnControllerHub(
+export function spawnControllerHub(
   namespaces: string,
   port: number,
   env: NodeJS.ProcessEnv = {},
 ): Promise<ControllerProcess> {
-  const child = spawn(process.execPath, [cli, 'run', '--kubernetes', namespaces, '--port', String(port)], {
-    env: {
-      ...process.env,
-      REDIS_URL: redisUrl(),
-      LOG_LEVEL: 'info',
-      TH_SHUTDOWN_DEADLINE_MS: '5000',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr!.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  const exited = new Promise<number | null>((resolveExit) => child.on('exit', (code) => resolveExit(code)));
-  try {
-    await waitUntil(
-      () => {
-        if (child.exitCode !== null) throw new Error('the hub exited');
-        return output.includes('"triggers applied"');
-      },
-      // A cold start loads the whole hub; on a loaded 2-core box that can take a while.
-      120_000,
-      'the controller hub to start',
-    );
-  } catch (error) {
-    child.kill('SIGKILL');
-    throw new Error(`${(error as Error).message}:\n${output}`);
-  }
-  return { child, output: () => output, exited };
+  return spawnHubProcess(['--kubernetes', namespaces], port, env, 120_000);
 }

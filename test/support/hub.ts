@@ -96,12 +96,26 @@ export function runCli(
 }
 
 /** Runs `trigger-hub run` as a child process on a triggers directory; resolves when it is listening. */
-export async function spawnHub(
+export function spawnHub(
   triggersDir: string,
   port: number,
   env: NodeJS.ProcessEnv = {},
 ): Promise<HubProcess> {
-  const child = spawn(process.execPath, [cli, 'run', '--triggers', triggersDir, '--port', String(port)], {
+  return spawnHubProcess(['--triggers', triggersDir], port, env);
+}
+
+/**
+ * Runs `trigger-hub run <runArgs>` as a child process (files or `--kubernetes`); resolves once its Triggers
+ * are applied. A cold start on a loaded 2-core box can take a while, hence the generous default.
+ */
+export async function spawnHubProcess(
+  runArgs: string[],
+  port: number,
+  env: NodeJS.ProcessEnv = {},
+  startTimeoutMs = 60_000,
+): Promise<HubProcess> {
+  const child = spawn(process.execPath, [cli, 'run', ...runArgs, '--port', String(port)], {
+    // REDIS_URL: '' in `env` runs the hub on its own local redis-server (standalone default).
     env: {
       ...process.env,
       REDIS_URL: redisUrl(),
@@ -119,9 +133,12 @@ export async function spawnHub(
     output += chunk.toString();
   });
   const exited = new Promise<number | null>((resolveExit) => child.on('exit', (code) => resolveExit(code)));
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + startTimeoutMs;
   while (!output.includes('"triggers applied"')) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`hub did not start:\n${output}`);
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`hub did not start within ${startTimeoutMs} ms:\n${output}`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
   return { child, url: `http://127.0.0.1:${port}`, output: () => output, exited };
