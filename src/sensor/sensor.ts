@@ -3,6 +3,7 @@
 
 import type { Logger } from 'pino';
 import type { z } from 'zod';
+import type { BackfillReaderFactory } from '../backfill/reader.ts';
 import type { EventInput, HubEvent } from '../envelope/event.ts';
 import type { LastAttempt } from '../queue/job.ts';
 import type { RedisClient } from '../queue/redis.ts';
@@ -110,6 +111,8 @@ export interface SensorDefinition<Schema extends z.ZodType = z.ZodType> {
    * client library (the Kubernetes client alone is 80 MB) only when one of its triggers uses that source.
    */
   load(): Promise<SensorFactory<Schema>>;
+  /** Sources that can re-read their past (Kafka, JetStream, Kinesis) load a backfill reader the same way. */
+  backfill?(): Promise<BackfillReaderFactory<z.output<Schema>>>;
 }
 
 /** Checks a sensor against the interface while keeping its spec type. */
