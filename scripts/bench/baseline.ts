@@ -1,9 +1,11 @@
 // The baseline of `npm run bench`: the bare BullMQ + undici pipeline the hub is measured against, with no hub
 // code at all. A node:http receiver `queue.add`s each POSTed body (answering 202 once Redis has it, as the
 // hub's webhook does) and a BullMQ Worker POSTs each job's body to the target with a pooled undici Agent.
+// With --kafka or --nats it reads a topic / JetStream stream instead, as the hub does: each fetched batch is one
+// `addBulk` (job ids from the source position), and only then committed / acked.
 //
 //   node scripts/bench/baseline.ts --redis redis://127.0.0.1:7301/9 --port P --target http://127.0.0.1:S/
-//        [--queue name] [--concurrency 64]
+//        [--queue name] [--concurrency 64] [--kafka host:port,… --topic T | --nats URL --stream S]
 //
 // Prints `{"ready":true,...}` on stdout once it listens; SIGTERM closes it. `GET /stats` answers process
 // CPU and memory figures (the bench also reads /proc).
@@ -21,6 +23,10 @@ const { values } = parseArgs({
     target: { type: 'string' },
     queue: { type: 'string', default: 'bench-baseline' },
     concurrency: { type: 'string', default: '64' },
+    kafka: { type: 'string' },
+    topic: { type: 'string' },
+    nats: { type: 'string' },
+    stream: { type: 'string' },
   },
 });
 if (!values.redis || !values.port || !values.target) {
@@ -86,9 +92,77 @@ const server = http.createServer((req, res) => {
   });
 });
 server.keepAliveTimeout = 65_000;
+const stopSource = values.kafka ? await consumeKafka() : values.nats ? await consumeJetStream() : undefined;
 server.listen(Number(values.port), '127.0.0.1', () => {
   console.log(JSON.stringify({ ready: true, pid: process.pid, port: Number(values.port) }));
 });
+
+async function consumeKafka(): Promise<() => Promise<void>> {
+  const { Kafka, logLevel } = await import('kafkajs');
+  const topic = values.topic!;
+  const kafka = new Kafka({
+    clientId: 'th-baseline',
+    brokers: values.kafka!.split(','),
+    logLevel: logLevel.NOTHING,
+  });
+  const consumer = kafka.consumer({ groupId: `${values.queue}-group` });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  const joined = new Promise<void>((done) => consumer.on(consumer.events.GROUP_JOIN, () => done()));
+  await consumer.run({
+    partitionsConsumedConcurrently: 6,
+    eachBatchAutoResolve: false,
+    eachBatch: async ({ batch, resolveOffset, commitOffsetsIfNecessary }) => {
+      if (batch.messages.length === 0) return;
+      await queue.addBulk(
+        batch.messages.map((message) => ({
+          name: 'event',
+          data: { body: message.value?.toString('utf8') ?? '' },
+          opts: { jobId: `k-${batch.partition}-${message.offset}` },
+        })),
+      );
+      resolveOffset(batch.lastOffset());
+      await commitOffsetsIfNecessary();
+    },
+  });
+  await joined;
+  return () => consumer.disconnect();
+}
+
+async function consumeJetStream(): Promise<() => Promise<void>> {
+  const { AckPolicy, connect } = await import('nats');
+  const nc = await connect({ servers: values.nats! });
+  const stream = values.stream!;
+  const durable = `${values.queue}-durable`;
+  await (await nc.jetstreamManager()).consumers.add(stream, {
+    durable_name: durable,
+    ack_policy: AckPolicy.Explicit,
+    max_ack_pending: 5000,
+  });
+  const consumer = await nc.jetstream().consumers.get(stream, durable);
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const messages = [];
+      for await (const message of await consumer.fetch({ max_messages: 500, expires: 1000 }))
+        messages.push(message);
+      if (messages.length === 0) continue;
+      await queue.addBulk(
+        messages.map((message) => ({
+          name: 'event',
+          data: { body: message.string() },
+          opts: { jobId: `j-${message.seq}` },
+        })),
+      );
+      for (const message of messages) message.ack();
+    }
+  })();
+  return async () => {
+    running = false;
+    await loop.catch(() => {});
+    await nc.close();
+  };
+}
 
 let closing = false;
 async function close(): Promise<void> {
@@ -96,6 +170,7 @@ async function close(): Promise<void> {
   closing = true;
   server.close();
   server.closeAllConnections();
+  await stopSource?.().catch(() => {});
   await worker.close(true).catch(() => {});
   await queue.close().catch(() => {});
   producer.disconnect();

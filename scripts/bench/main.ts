@@ -1,16 +1,19 @@
-// `npm run bench`: the hub end to end (webhook → queue → HTTP target) next to the bare BullMQ + undici
-// baseline, both measured in the same run, on the service stack's real Redis, with the shared load harness
-// (../shared/bench: sink.mjs and load.mjs, the harness the peer Argo Events was measured with).
+// `npm run bench`: the hub end to end (webhook, Kafka and JetStream → queue → HTTP target) next to the bare
+// BullMQ + undici baseline on the same source, both measured in the same run, on the service stack's real
+// Redis, with the shared load harness (../shared/bench: sink.mjs and load.mjs, the harness the peer Argo Events
+// was measured with; for Kafka and JetStream the load is produced by scripts/bench/brokers.ts instead of load.mjs).
 //
 // For each system: a fresh Redis database (FLUSHDB of a dedicated db index), the system as its own process
 // delivering to one sink.mjs, then load.mjs runs the two standard runs, each after a 2,000-event warm-up:
 // saturated (--n 20000 --concurrency 64) and fixed rate (--n 20000 --rate 1000). CPU time and RSS of the
 // system's process (and of redis-server) come from /proc/<pid>/stat and /proc/<pid>/status around each run.
 //
-//   npm run bench -- [--sources] [--only hub|baseline] [--n 20000] [--warmup 2000] [--rate 1000] [--concurrency 64]
+//   npm run bench -- [--source webhook,kafka,jetstream] [--sources] [--only hub|baseline] [--n 20000] [--warmup 2000] [--rate 1000] [--concurrency 64]
 //                    [--delivery-concurrency 64] [--db 9] [--rounds 1] [--profile DIR] [--out FILE] [--verbose]
 //                    [--harness DIR] [--max-s S]
 //
+// --source: which sources to run (default all three); --sources adds the Kinesis → function and ingest-only
+// benches of sensors/*/bench.ts.
 // --rounds K: K rounds (alternating which system goes first); each figure is the median over the rounds.
 //
 // --profile DIR: warm-up + saturated run only, with `node --cpu-prof` on the system's process; the profiles land
@@ -34,6 +37,9 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
+import { stringify } from 'yaml';
+import { tcpOpen } from '../services/lib/probe.ts';
+import { type BrokerKind, type BrokerSource, createBrokerSource } from './brokers.ts';
 import { summarizeProfile } from './profile-summary.ts';
 import { runSourceBenches } from './sources.ts';
 
@@ -55,6 +61,7 @@ const { values: args } = parseArgs({
     harness: { type: 'string' },
     'max-s': { type: 'string' },
     sources: { type: 'boolean', default: false },
+    source: { type: 'string', default: 'webhook,kafka,jetstream' },
   },
 });
 /** sink.mjs and load.mjs: ../shared/bench from the repository root, unless --harness says otherwise. */
@@ -68,7 +75,11 @@ const DB = Number(args.db);
 const ROUNDS = Math.max(1, Number(args.rounds));
 const LOAD_TIMEOUT_S = 180;
 /** The whole bench's watchdog: by default 20 minutes per round (a loaded 2-core box needs ~7). */
-const MAX_S = Number(args['max-s'] ?? 1200 * ROUNDS);
+const SOURCES = args.source.split(',').map((name) => name.trim()) as SourceName[];
+type SourceName = 'webhook' | BrokerKind;
+for (const name of SOURCES)
+  if (!['webhook', 'kafka', 'jetstream'].includes(name)) throw new Error(`--source: unknown source ${name}`);
+const MAX_S = Number(args['max-s'] ?? 900 * ROUNDS * SOURCES.length);
 
 /** Argo Events v1.9.6 on this machine kind, and the project's targets: ../shared/DESIGN.md "Numbers to reach". */
 const peer = {
@@ -191,13 +202,14 @@ function round(value: number, digits: number): number {
 // ---------------------------------------------------------------------------------------------------------
 // Redis.
 
-function stackRedisUrl(): string {
+/** The service stack's settings (TH_REDIS_URL, TH_KAFKA_BROKERS, TH_NATS_URL, …). */
+function stackEnv(): Record<string, string> {
   const envFile = join(repoRoot, '.data/services/env.json');
-  if (existsSync(envFile)) {
-    const url = (JSON.parse(readFileSync(envFile, 'utf8')) as { TH_REDIS_URL?: string }).TH_REDIS_URL;
-    if (url) return url;
-  }
-  return 'redis://127.0.0.1:7301';
+  return existsSync(envFile) ? (JSON.parse(readFileSync(envFile, 'utf8')) as Record<string, string>) : {};
+}
+
+function stackRedisUrl(): string {
+  return stackEnv().TH_REDIS_URL ?? 'redis://127.0.0.1:7301';
 }
 
 async function ping(url: string): Promise<boolean> {
@@ -213,22 +225,39 @@ async function ping(url: string): Promise<boolean> {
   }
 }
 
-async function ensureRedis(): Promise<string> {
+/** Starts the stack's services the chosen sources need (idempotent: seconds when they already run). */
+async function ensureServices(): Promise<string> {
+  const services = [
+    'redis',
+    ...SOURCES.flatMap((name) => (name === 'kafka' ? ['kafka'] : name === 'jetstream' ? ['nats'] : [])),
+  ];
   let url = stackRedisUrl();
-  if (await ping(url)) return url;
-  log('the stack Redis is not up: node scripts/services/main.ts up redis');
+  const env = stackEnv();
+  const brokersAnswer = async () => {
+    const ports = [
+      ...(services.includes('kafka') ? [env.TH_KAFKA_BROKERS] : []),
+      ...(services.includes('nats') ? [env.TH_NATS_URL] : []),
+    ].map((address) => Number(/:(\d+)/.exec(address ?? '')?.[1]));
+    return (await Promise.all(ports.map((port) => port > 0 && tcpOpen(port)))).every(Boolean);
+  };
+  if ((await ping(url)) && (await brokersAnswer())) return url;
+  log(`node scripts/services/main.ts up ${services.join(' ')}`);
   const up = track(
-    spawn(process.execPath, ['scripts/services/main.ts', 'up', 'redis'], { cwd: repoRoot, stdio: 'inherit' }),
+    spawn(process.execPath, ['scripts/services/main.ts', 'up', ...services], {
+      cwd: repoRoot,
+      stdio: ['ignore', 2, 2],
+    }),
   );
   const code = await new Promise<number | null>((done) => {
-    const timer = setTimeout(() => up.kill('SIGKILL'), 300_000);
+    const timer = setTimeout(() => up.kill('SIGKILL'), 1_800_000);
     up.on('exit', (c) => {
       clearTimeout(timer);
       done(c);
     });
   });
   url = stackRedisUrl();
-  if (code !== 0 || !(await ping(url))) throw new Error(`could not start the stack Redis (exit ${code})`);
+  if (code !== 0 || !(await ping(url)))
+    throw new Error(`could not start ${services.join(', ')} (exit ${code})`);
   return url;
 }
 
@@ -323,9 +352,25 @@ async function runLoad(
 interface System {
   name: 'hub' | 'baseline';
   child: ChildProcess;
-  webhookUrl: string;
+  /** Runs one load (load.mjs against the webhook, or the broker producer) and returns its figures. */
+  load(label: string, options: { n: number; rate?: number; waitReadyS?: number }): Promise<LoadResult>;
   /** From spawn to ready (the hub: /readyz with its trigger running). */
   startupMs: number;
+}
+
+/** Each load run gets its own run id at the sink. */
+const runLabel = (label: string) => `${label}-${Date.now().toString(36)}`;
+
+/** The load of one system: load.mjs against its webhook URL, or the broker producer of `source`. */
+function loadFor(
+  workDir: string,
+  sinkUrl: string,
+  webhookUrl: string,
+  source: BrokerSource | undefined,
+): System['load'] {
+  if (!source) return (label, options) => runLoad(workDir, label, webhookUrl, sinkUrl, options);
+  return (label, options) =>
+    source.load(runLabel(label), sinkUrl, { ...options, timeoutS: LOAD_TIMEOUT_S }) as Promise<LoadResult>;
 }
 
 async function startHub(
@@ -333,28 +378,24 @@ async function startHub(
   redisUrl: string,
   sinkUrl: string,
   profileDir: string | undefined,
+  source: BrokerSource | undefined,
 ): Promise<System> {
   const triggersDir = join(workDir, 'triggers');
+  rmSync(triggersDir, { recursive: true, force: true });
   mkdirSync(triggersDir, { recursive: true });
   const namespace = `bench-${Date.now().toString(36)}`;
   writeFileSync(
     join(triggersDir, 'bench.yaml'),
-    [
-      'apiVersion: triggerhub.io/v1alpha1',
-      'kind: Trigger',
-      'metadata:',
-      '  name: bench',
-      `  namespace: ${namespace}`,
-      'spec:',
-      '  source:',
-      '    webhook: {}',
-      '  target:',
-      '    http:',
-      `      url: ${sinkUrl}/`,
-      '  delivery:',
-      `    concurrency: ${DELIVERY_CONCURRENCY}`,
-      '',
-    ].join('\n'),
+    stringify({
+      apiVersion: 'triggerhub.io/v1alpha1',
+      kind: 'Trigger',
+      metadata: { name: 'bench', namespace },
+      spec: {
+        source: source?.triggerSource ?? { webhook: {} },
+        target: { http: { url: `${sinkUrl}/` } },
+        delivery: { concurrency: DELIVERY_CONCURRENCY },
+      },
+    }),
   );
   const port = await freePort();
   const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
@@ -390,7 +431,7 @@ async function startHub(
   return {
     name: 'hub',
     child,
-    webhookUrl: `${base}/webhooks/${namespace}/bench`,
+    load: loadFor(workDir, sinkUrl, `${base}/webhooks/${namespace}/bench`, source),
     startupMs: Math.round(performance.now() - spawnedAt),
   };
 }
@@ -400,6 +441,7 @@ async function startBaseline(
   redisUrl: string,
   sinkUrl: string,
   profileDir: string | undefined,
+  source: BrokerSource | undefined,
 ): Promise<System> {
   const port = await freePort();
   const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
@@ -420,6 +462,7 @@ async function startBaseline(
         `bench-baseline-${Date.now().toString(36)}`,
         '--concurrency',
         String(DELIVERY_CONCURRENCY),
+        ...(source?.baselineArgs ?? []),
       ],
       { cwd: repoRoot, stdio: ['ignore', 'pipe', openLog(workDir, 'baseline.log')] },
     ),
@@ -432,7 +475,7 @@ async function startBaseline(
   return {
     name: 'baseline',
     child,
-    webhookUrl: `http://127.0.0.1:${port}/events`,
+    load: loadFor(workDir, sinkUrl, `http://127.0.0.1:${port}/events`, source),
     startupMs: Math.round(performance.now() - spawnedAt),
   };
 }
@@ -462,8 +505,6 @@ interface RunFigures {
 
 async function measure(
   system: System,
-  workDir: string,
-  sinkUrl: string,
   redisPid: number | undefined,
   label: string,
   rate: number | undefined,
@@ -471,7 +512,7 @@ async function measure(
 ): Promise<RunFigures> {
   const pid = system.child.pid!;
   log(`${system.name}: warm-up ${WARMUP} events${rate ? ` at ${rate}/s` : ''}`);
-  const warm = await runLoad(workDir, `${system.name}-${label}-warmup`, system.webhookUrl, sinkUrl, {
+  const warm = await system.load(`${system.name}-${label}-warmup`, {
     n: WARMUP,
     ...(rate ? { rate } : {}),
     ...(first ? { waitReadyS: 30 } : {}),
@@ -485,7 +526,7 @@ async function measure(
   log(
     `${system.name}: ${label} run, ${N} events${rate ? ` at ${rate}/s` : ` with concurrency ${LOAD_CONCURRENCY}`}`,
   );
-  const result = await runLoad(workDir, `${system.name}-${label}`, system.webhookUrl, sinkUrl, {
+  const result = await system.load(`${system.name}-${label}`, {
     n: N,
     ...(rate ? { rate } : {}),
   });
@@ -534,6 +575,7 @@ async function benchSystem(
   sinkUrl: string,
   redisPid: number | undefined,
   workDir: string,
+  sourceName: SourceName,
 ): Promise<SystemFigures> {
   const redisUrl = withDb(redisBase, DB);
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
@@ -544,21 +586,22 @@ async function benchSystem(
   }
   const profileDir = args.profile ? resolve(args.profile, name) : undefined;
   if (profileDir) mkdirSync(profileDir, { recursive: true });
+  // A fresh topic / stream per system, so each starts on an empty one.
+  const source = sourceName === 'webhook' ? undefined : await createBrokerSource(sourceName, stackEnv());
   const system =
     name === 'hub'
-      ? await startHub(workDir, redisUrl, sinkUrl, profileDir)
-      : await startBaseline(workDir, redisUrl, sinkUrl, profileDir);
+      ? await startHub(workDir, redisUrl, sinkUrl, profileDir, source)
+      : await startBaseline(workDir, redisUrl, sinkUrl, profileDir, source);
   try {
     await sleep(1000);
     const idleRssMiB = memoryMiB(system.child.pid!).rss;
-    const saturated = await measure(system, workDir, sinkUrl, redisPid, 'saturated', undefined, true);
-    const rate = profileDir
-      ? undefined
-      : await measure(system, workDir, sinkUrl, redisPid, 'rate', RATE, false);
+    const saturated = await measure(system, redisPid, 'saturated', undefined, true);
+    const rate = profileDir ? undefined : await measure(system, redisPid, 'rate', RATE, false);
     const peakRssMiB = memoryMiB(system.child.pid!).peak;
     return { saturated, ...(rate ? { rate } : {}), peakRssMiB, idleRssMiB, startupMs: system.startupMs };
   } finally {
     await stop(system.child);
+    await source?.close();
     const window = runWindows.get(name);
     if (window) window.exitMs = performance.now();
   }
@@ -566,6 +609,15 @@ async function benchSystem(
 
 // ---------------------------------------------------------------------------------------------------------
 // Report.
+
+/** CPU model, cores and memory: the figures mean little without the machine they ran on. */
+function machineDescription(): string {
+  const model = cpus()[0]?.model.trim() ?? 'unknown CPU';
+  const memGiB = Math.round(
+    Number(/MemTotal:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? 0) / 1048576,
+  );
+  return `${cpus().length} × ${model}, ${memGiB} GiB`;
+}
 
 function median(values: Array<number | null>): number | null {
   const sorted = values.filter((v): v is number => v !== null).sort((a, b) => a - b);
@@ -611,11 +663,11 @@ function table(results: Partial<Record<System['name'], SystemFigures>>): string 
     ['saturated: Redis CPU ms/event', (f) => f.saturated.redisCpuMsPerEvent, ''],
     ['saturated: Redis commands/event', (f) => f.saturated.redisCommandsPerEvent, ''],
     ['saturated: Redis socket reads/event', (f) => f.saturated.redisReadsPerEvent, ''],
-    ['1000/s: events/s', (f) => f.rate?.eventsPerS, ''],
-    ['1000/s: p50 added ms', (f) => f.rate?.p50Ms, String(peer.rate1000.p50Ms)],
-    ['1000/s: p99 added ms', (f) => f.rate?.p99Ms, String(peer.rate1000.p99Ms)],
-    ['1000/s: CPU ms/event', (f) => f.rate?.cpuMsPerEvent, ''],
-    ['1000/s: Redis CPU ms/event', (f) => f.rate?.redisCpuMsPerEvent, ''],
+    [`${RATE}/s: events/s`, (f) => f.rate?.eventsPerS, ''],
+    [`${RATE}/s: p50 added ms`, (f) => f.rate?.p50Ms, String(peer.rate1000.p50Ms)],
+    [`${RATE}/s: p99 added ms`, (f) => f.rate?.p99Ms, String(peer.rate1000.p99Ms)],
+    [`${RATE}/s: CPU ms/event`, (f) => f.rate?.cpuMsPerEvent, ''],
+    [`${RATE}/s: Redis CPU ms/event`, (f) => f.rate?.redisCpuMsPerEvent, ''],
     ['RSS after runs MiB', (f) => f.rate?.rssMiB ?? f.saturated.rssMiB, ''],
     ['RSS idle (ready, before load) MiB', (f) => f.idleRssMiB, ''],
     ['peak RSS MiB', (f) => f.peakRssMiB, ''],
@@ -649,7 +701,7 @@ async function main(): Promise<void> {
   for (const file of ['load.mjs', 'sink.mjs'])
     if (!existsSync(join(harnessDir, file)))
       throw new Error(`the shared harness is missing: ${join(harnessDir, file)}`);
-  const redisBase = await ensureRedis();
+  const redisBase = await ensureServices();
   const info = await (async () => {
     const redis = new Redis(redisBase, { maxRetriesPerRequest: 1 });
     try {
@@ -673,30 +725,46 @@ async function main(): Promise<void> {
     }),
   );
   const sinkUrl = `http://127.0.0.1:${sinkPort}`;
-  const results: Partial<Record<System['name'], SystemFigures>> = {};
-  const rounds: Partial<Record<System['name'], SystemFigures[]>> = {};
+  type Results = Partial<Record<System['name'], SystemFigures>>;
+  const results: Partial<Record<SourceName, Results>> = {};
+  const rounds: Partial<Record<SourceName, Partial<Record<System['name'], SystemFigures[]>>>> = {};
   try {
     await waitFor('sink', () => httpOk(`${sinkUrl}/health`), 10_000, sink);
     const systems: Array<System['name']> =
       args.only === 'hub' || args.only === 'baseline' ? [args.only] : ['baseline', 'hub'];
-    for (let round = 0; round < ROUNDS; round++) {
-      // Alternate the order, so neither system always runs on a warmer (or busier) machine.
-      for (const name of round % 2 === 0 ? systems : [...systems].reverse()) {
-        if (ROUNDS > 1) log(`round ${round + 1}/${ROUNDS}`);
-        const figures = await benchSystem(name, redisBase, sinkUrl, redisPid, workDir);
-        rounds[name] = [...(rounds[name] ?? []), figures];
+    for (const sourceName of SOURCES) {
+      const perSystem: Partial<Record<System['name'], SystemFigures[]>> = {};
+      rounds[sourceName] = perSystem;
+      for (let round = 0; round < ROUNDS; round++) {
+        // Alternate the order, so neither system always runs on a warmer (or busier) machine.
+        for (const name of round % 2 === 0 ? systems : [...systems].reverse()) {
+          log(`${sourceName}${ROUNDS > 1 ? `, round ${round + 1}/${ROUNDS}` : ''}: ${name}`);
+          const figures = await benchSystem(name, redisBase, sinkUrl, redisPid, workDir, sourceName);
+          perSystem[name] = [...(perSystem[name] ?? []), figures];
+        }
       }
+      const medians: Results = {};
+      for (const name of systems) medians[name] = medianOf(perSystem[name]!);
+      results[sourceName] = medians;
     }
-    for (const name of systems) results[name] = medianOf(rounds[name]!);
   } finally {
     await stop(sink, 2000);
     statsClient?.disconnect();
   }
 
-  const { hub, baseline } = results;
+  const ratios = ({ hub, baseline }: Results) => ({
+    eventsPerS: ratio(hub?.saturated.eventsPerS, baseline?.saturated.eventsPerS),
+    saturatedP50: ratio(hub?.saturated.p50Ms, baseline?.saturated.p50Ms),
+    saturatedP99: ratio(hub?.saturated.p99Ms, baseline?.saturated.p99Ms),
+    rateP50: ratio(hub?.rate?.p50Ms, baseline?.rate?.p50Ms),
+    rateP99: ratio(hub?.rate?.p99Ms, baseline?.rate?.p99Ms),
+    cpuMsPerEvent: ratio(hub?.saturated.cpuMsPerEvent, baseline?.saturated.cpuMsPerEvent),
+    peakRss: ratio(hub?.peakRssMiB, baseline?.peakRssMiB),
+  });
   const summary = {
     bench: 'trigger-hub',
     at: new Date().toISOString(),
+    machine: machineDescription(),
     node: process.version,
     cpus: cpus().length,
     loadAverage: { before: loadBefore, after: round(loadavg()[0]!, 2) },
@@ -708,27 +776,24 @@ async function main(): Promise<void> {
       deliveryConcurrency: DELIVERY_CONCURRENCY,
       redis: `${redisBase} db ${DB}`,
     },
-    hub,
-    baseline,
+    sources: Object.fromEntries(
+      Object.entries(results).map(([name, figures]) => [name, { ...figures, ratio: ratios(figures) }]),
+    ),
     ...(ROUNDS > 1 ? { rounds } : {}),
-    ratio: {
-      eventsPerS: ratio(hub?.saturated.eventsPerS, baseline?.saturated.eventsPerS),
-      saturatedP50: ratio(hub?.saturated.p50Ms, baseline?.saturated.p50Ms),
-      saturatedP99: ratio(hub?.saturated.p99Ms, baseline?.saturated.p99Ms),
-      rateP50: ratio(hub?.rate?.p50Ms, baseline?.rate?.p50Ms),
-      rateP99: ratio(hub?.rate?.p99Ms, baseline?.rate?.p99Ms),
-      cpuMsPerEvent: ratio(hub?.saturated.cpuMsPerEvent, baseline?.saturated.cpuMsPerEvent),
-      peakRss: ratio(hub?.peakRssMiB, baseline?.peakRssMiB),
-    },
     peer,
     targets,
   };
   console.log('');
+  console.log(`${summary.machine}; Node ${process.version}`);
   console.log(
     `${N} events per run after ${WARMUP} warm-up, load concurrency ${LOAD_CONCURRENCY}, delivery concurrency ` +
       `${DELIVERY_CONCURRENCY}${ROUNDS > 1 ? `; medians of ${ROUNDS} rounds` : ''}; load average ${summary.loadAverage.before} before, ${summary.loadAverage.after} after`,
   );
-  console.log(table(results));
+  for (const [name, figures] of Object.entries(results)) {
+    console.log('');
+    console.log(`${name} → HTTP sink`);
+    console.log(table(figures));
+  }
   console.log('');
   console.log(`BENCH_JSON ${JSON.stringify(summary)}`);
   if (args.out) writeFileSync(args.out, `${JSON.stringify(summary, null, 2)}\n`);
