@@ -19,6 +19,11 @@ export interface HubConfig {
   shutdownDeadlineMs: number;
   /** Hard cap on any request body (each webhook trigger has its own, smaller limit). */
   maxBodyBytes: number;
+  /**
+   * A trigger's delivery Worker is closed after this long without work and started again when events arrive
+   * (TH_DISPATCH_IDLE_MS; 0 keeps one Worker per trigger at all times, as on a Redis Cluster).
+   */
+  dispatchIdleMs: number;
 }
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -45,5 +50,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): HubConfig {
     logLevel: env.LOG_LEVEL ?? 'info',
     shutdownDeadlineMs: integer(env, 'TH_SHUTDOWN_DEADLINE_MS', 10_000),
     maxBodyBytes: integer(env, 'TH_MAX_BODY_BYTES', 16 * 1024 * 1024),
+    dispatchIdleMs: integer(env, 'TH_DISPATCH_IDLE_MS', 30_000),
   };
 }

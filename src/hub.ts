@@ -2,14 +2,17 @@
 // tests both start hubs through here.
 
 import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
 import { type Logger, pino } from 'pino';
 import type { HubConfig } from './config.ts';
+import { DispatchWaker } from './dispatch/waker.ts';
 import { Engine } from './engine/engine.ts';
 import { Instrumentation } from './instrumentation.ts';
 import { createMetrics } from './metrics.ts';
 import { queueStats } from './queue/queue-stats.ts';
 import {
   createRedis,
+  duplicateRedis,
   type RedisClient,
   type RedisSettings,
   readyWithin,
@@ -74,8 +77,22 @@ export async function startHub(options: HubOptions): Promise<Hub> {
 
   const instrumentation = new Instrumentation();
   const webhooks = new WebhookRouteTable();
+  const dispatch = options.dispatch ?? true;
+  // Lazy dispatch blocks on many queues' keys in one call: one node only, so not on a Redis Cluster.
+  const waker =
+    dispatch && !cluster && config.dispatchIdleMs > 0
+      ? new DispatchWaker(duplicateRedis(workerConnection) as Redis, log)
+      : undefined;
   const engine = new Engine(
-    { producer, workerConnection, webhooks, instrumentation, log, dispatch: options.dispatch ?? true },
+    {
+      producer,
+      workerConnection,
+      webhooks,
+      instrumentation,
+      log,
+      dispatch,
+      ...(waker ? { waker, dispatchIdleMs: config.dispatchIdleMs } : {}),
+    },
     { stopDeadlineMs: config.shutdownDeadlineMs },
   );
   const metrics = createMetrics(instrumentation, {
@@ -114,6 +131,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     async close() {
       await server.close();
       await engine.stop();
+      await waker?.close();
       producer.disconnect();
       workerConnection.disconnect();
       await localRedis?.stop();

@@ -14,6 +14,8 @@ export interface InstrumentationEvents {
   'delivery.failed': [trigger: string, status: number | undefined, durationMs: number, willRetry: boolean];
   'delivery.dead-lettered': [trigger: string, reason: string];
   'dlq.replayed': [trigger: string, count: number];
+  /** A delivery Worker started (+1) or closed (-1); lazy dispatch closes idle ones. */
+  'dispatch.workers': [trigger: string, delta: 1 | -1];
 }
 
 export class Instrumentation extends EventEmitter<InstrumentationEvents> {}

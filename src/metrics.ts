@@ -100,5 +100,11 @@ export function createMetrics(instrumentation: Instrumentation, source: QueueSta
   );
   instrumentation.on('delivery.dead-lettered', (trigger, reason) => deadLettered.inc({ trigger, reason }));
   instrumentation.on('dlq.replayed', (trigger, count) => replayed.inc({ trigger }, count));
+  const workers = new Gauge({
+    name: 'trigger_hub_dispatch_workers',
+    help: 'Delivery Workers running in this process (lazy dispatch closes those of idle triggers)',
+    registers: [registry],
+  });
+  instrumentation.on('dispatch.workers', (_trigger, delta) => workers.inc(delta));
   return registry;
 }

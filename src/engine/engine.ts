@@ -6,6 +6,9 @@ import { errorMessage } from '../errors.ts';
 import type { Trigger } from '../trigger/schema.ts';
 import { RunningTrigger, type TriggerEnvironment, triggerRef } from './running-trigger.ts';
 
+/** Triggers started at once when many are applied. */
+const startConcurrency = 16;
+
 export interface TriggerState {
   key: string;
   origin: string;
@@ -70,6 +73,7 @@ export class Engine {
       if (state.running) stops.push(this.stopQuietly(state));
     }
     await Promise.all(stops);
+    const starts: Array<[string, DesiredTrigger]> = [];
     for (const [key, item] of wanted) {
       const kept = this.states.get(key);
       if (kept) {
@@ -77,7 +81,15 @@ export class Engine {
         delete kept.error;
         continue;
       }
-      this.states.set(key, await this.startTrigger(key, item));
+      starts.push([key, item]);
+    }
+    // Started a few at a time: a hub of 1,000 triggers is ready in seconds, yet no source is flooded.
+    for (let i = 0; i < starts.length; i += startConcurrency) {
+      const batch = starts.slice(i, i + startConcurrency);
+      const states = await Promise.all(batch.map(([key, item]) => this.startTrigger(key, item)));
+      batch.forEach(([key], j) => {
+        this.states.set(key, states[j]!);
+      });
     }
     for (const item of invalid) {
       const current = this.states.get(item.key);

@@ -1,16 +1,16 @@
 // One trigger at work: its sensor emits through the filter into its queue; its dispatcher delivers.
 //   sensor ──emit──▶ filter ──▶ EventQueue (addBulk) ═ Redis ═▶ dispatcher (Worker) ──▶ target
 
-import type { Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { createDispatcher } from '../dispatch/dispatcher.ts';
-import { dispatchShutdown } from '../dispatch/shutdown.ts';
+import { type Dispatch, eagerDispatch, LazyDispatch } from '../dispatch/lazy-dispatcher.ts';
+import type { DispatchWaker } from '../dispatch/waker.ts';
 import { type EventInput, toHubEvent } from '../envelope/event.ts';
 import { compileFilter } from '../filter/filter.ts';
 import type { Instrumentation } from '../instrumentation.ts';
 import { EventQueue } from '../queue/event-queue.ts';
 import type { EventJobData } from '../queue/job.ts';
-import { triggerStateKey } from '../queue/keys.ts';
+import { queueName, triggerStateKey } from '../queue/keys.ts';
 import type { RedisClient } from '../queue/redis.ts';
 import { builtinSensors } from '../registry.ts';
 import type {
@@ -33,6 +33,10 @@ export interface TriggerEnvironment {
   log: Logger;
   /** Run the dispatcher in this process (false for an ingest-only hub). */
   dispatch: boolean;
+  /** Set: each trigger's Worker runs only while its queue has work (see src/dispatch/waker.ts). */
+  waker?: DispatchWaker;
+  /** How long a lazy dispatcher's Worker stays without work before it is closed. */
+  dispatchIdleMs?: number;
 }
 
 export function triggerRef(trigger: Trigger): TriggerRef {
@@ -48,7 +52,7 @@ export class RunningTrigger {
   private readonly target: Target;
   private readonly log: Logger;
   private sensor: Sensor | undefined;
-  private dispatcher: Worker<EventJobData> | undefined;
+  private dispatch: Dispatch | undefined;
   private readonly abort = new AbortController();
 
   /** Throws when the target cannot be built (e.g. its secret is missing); nothing is left running then. */
@@ -81,15 +85,38 @@ export class RunningTrigger {
         signal: this.abort.signal,
       });
       if (env.dispatch) {
-        this.dispatcher = createDispatcher({
-          trigger: this.ref,
-          connection: env.workerConnection,
-          delivery: spec.delivery,
-          target: this.target,
-          sensor: this.sensor,
-          instrumentation: env.instrumentation,
-          log: this.log,
-        });
+        const sensor = this.sensor;
+        const createWorker = () => {
+          const worker = createDispatcher({
+            trigger: this.ref,
+            connection: env.workerConnection,
+            delivery: spec.delivery,
+            target: this.target,
+            sensor,
+            instrumentation: env.instrumentation,
+            log: this.log,
+          });
+          env.instrumentation.emit('dispatch.workers', this.ref.key, 1);
+          worker.once('closed', () => env.instrumentation.emit('dispatch.workers', this.ref.key, -1));
+          return worker;
+        };
+        this.dispatch = env.waker
+          ? new LazyDispatch({
+              queue: queueName(this.ref),
+              waker: env.waker,
+              createWorker,
+              pendingJobs: async () => {
+                const counts = await this.queue.queue.getJobCounts(
+                  'waiting',
+                  'delayed',
+                  'prioritized',
+                  'active',
+                );
+                return Object.values(counts).reduce((sum, count) => sum + count, 0);
+              },
+              idleMs: env.dispatchIdleMs ?? 30_000,
+            })
+          : eagerDispatch(createWorker());
       }
       await this.sensor.start();
     } catch (error) {
@@ -106,7 +133,7 @@ export class RunningTrigger {
   async stop(deadlineMs: number): Promise<void> {
     this.abort.abort();
     await this.sensor?.stop();
-    if (this.dispatcher) await dispatchShutdown(this.dispatcher, deadlineMs);
+    await this.dispatch?.close(deadlineMs);
     await this.queue.close();
     await this.target.close();
   }
