@@ -62,7 +62,8 @@ export function scalerName(triggerName: string): string {
 
 function metadataFor(trigger: Trigger, kind: Kind, spec: unknown): KubeObject['metadata'] {
   const { name, namespace, uid } = trigger.metadata;
-  const hash = createHash('sha256').update(JSON.stringify(spec)).digest('hex').slice(0, 16);
+  // The owner's uid too: a Trigger deleted and made again under its name gets its object re-owned.
+  const hash = createHash('sha256').update(JSON.stringify({ spec, uid })).digest('hex').slice(0, 16);
   return {
     name: scalerName(name),
     namespace,
@@ -212,23 +213,21 @@ export class ScalingReconciler {
       desired.set(`${kind.kind}/${key}`, { key, kind, object });
     }
     const existing = new Map<string, KubeObject>();
-    const listed = new Map<Kind, boolean>();
+    /** Why a kind cannot be managed (not served, or not allowed), by kind. */
+    const unavailable = new Map<Kind, ScalingResult>();
     for (const kind of [hpaKind, scaledObjectKind]) {
-      const items = await this.listManaged(kind);
-      listed.set(kind, items !== undefined);
-      for (const item of (items ?? []).filter(ownedByTrigger))
+      const { items, refused } = await this.listManaged(kind);
+      if (refused) unavailable.set(kind, refused);
+      for (const item of items.filter(ownedByTrigger))
         existing.set(`${kind.kind}/${item.metadata?.namespace}/${item.metadata?.name}`, item);
     }
     for (const want of desired.values()) {
       const { namespace, name } = want.object.metadata as { namespace: string; name: string };
       const current = existing.get(`${want.kind.kind}/${namespace}/${name}`);
       existing.delete(`${want.kind.kind}/${namespace}/${name}`);
-      if (!listed.get(want.kind)) {
-        results.set(want.key, {
-          ok: false,
-          reason: 'KedaNotInstalled',
-          message: `the API server serves no ${want.kind.apiVersion} ${want.kind.kind}: install KEDA or use provider hpa`,
-        });
+      const refused = unavailable.get(want.kind);
+      if (refused) {
+        results.set(want.key, refused);
         continue;
       }
       const annotations = (object: KubeObject | undefined) =>
@@ -284,8 +283,11 @@ export class ScalingReconciler {
     return undefined;
   }
 
-  /** Managed objects of a kind in the watched namespaces; undefined when the API server does not serve it. */
-  private async listManaged(kind: Kind): Promise<KubeObject[] | undefined> {
+  /**
+   * Managed objects of a kind in the watched namespaces. A kind the API server does not serve (KEDA not
+   * installed) or that the hub may not list (RBAC) is refused, not an error: only Triggers that ask for it care.
+   */
+  private async listManaged(kind: Kind): Promise<{ items: KubeObject[]; refused?: ScalingResult }> {
     const query = { labelSelector: `${managedBy.label}=${managedBy.value}` };
     const paths = this.options.namespaces.length
       ? this.options.namespaces.map((namespace) => objectPath(kind, namespace))
@@ -295,11 +297,28 @@ export class ScalingReconciler {
       try {
         items.push(...(await this.options.client.listAll(path, query)).items);
       } catch (error) {
-        if (isNotFound(error)) return undefined; // e.g. KEDA's CRD is not installed
+        if (isNotFound(error))
+          return {
+            items: [],
+            refused: {
+              ok: false,
+              reason: kind === scaledObjectKind ? 'KedaNotInstalled' : 'NotServed',
+              message: `the API server serves no ${kind.apiVersion} ${kind.kind}${kind === scaledObjectKind ? ': install KEDA or use provider hpa' : ''}`,
+            },
+          };
+        if (error instanceof KubeApiError && error.status === 403)
+          return {
+            items: [],
+            refused: {
+              ok: false,
+              reason: 'Forbidden',
+              message: `the hub may not manage ${kind.resource}.${kind.apiVersion.split('/')[0]}: ${error.message} (Helm value rbac.scaling)`,
+            },
+          };
         throw error;
       }
     }
-    return items;
+    return { items };
   }
 
   /**
