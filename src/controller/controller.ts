@@ -112,7 +112,7 @@ export class TriggerController {
     this.counters = new SharedCounters(options.instrumentation, options.redis);
     this.scaling = new ScalingReconciler({
       client: this.client,
-      log: this.log,
+      log: options.log,
       namespaces,
       prometheusUrl: options.prometheusUrl ?? process.env.TH_PROMETHEUS_URL,
     });

@@ -243,7 +243,9 @@ export class ScalingReconciler {
         });
       } catch (error) {
         const message = errorMessage(error);
-        this.log.warn({ trigger: want.key, err: message }, 'could not write the autoscaler');
+        // Retried every resync: say it once per distinct error, the status condition keeps saying it.
+        if (this.results.get(want.key)?.message !== message)
+          this.log.warn({ trigger: want.key, err: message }, 'could not write the autoscaler');
         results.set(want.key, { ok: false, reason: 'AutoscalerRejected', message });
       }
     }
