@@ -89,6 +89,21 @@ describe('spec.scaling', () => {
   });
 });
 
+describe('docs/scaling.md', () => {
+  it('shows a Trigger the schema accepts, and the HPA the controller makes of it', () => {
+    const text = readFileSync(resolve(root, 'docs/scaling.md'), 'utf8');
+    const blocks = [...text.matchAll(/```yaml\n([\s\S]*?)```/g)].map((match) => match[1]!);
+    const { triggers, invalid } = parseTriggers(
+      blocks.find((block) => block.includes('kind: Trigger'))!,
+      'doc',
+    );
+    expect(invalid).toEqual([]);
+    const trigger = triggers[0]!.trigger;
+    const shown = parse(blocks.find((block) => block.includes('kind: HorizontalPodAutoscaler'))!);
+    expect(shown.spec).toEqual(buildHpa(trigger, trigger.spec.scaling!).spec);
+  });
+});
+
 describe('prometheus-adapter rules in deploy/', () => {
   const config = parse(readFileSync(resolve(root, 'deploy/prometheus-adapter/config.yaml'), 'utf8'));
   const values = parse(readFileSync(resolve(root, 'deploy/prometheus-adapter/values.yaml'), 'utf8'));
