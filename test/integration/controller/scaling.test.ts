@@ -3,21 +3,15 @@
 // spec.scaling, and is deleted with the Trigger or its spec.scaling; only the Lease holder writes it, and it
 // never takes over an object of the same name that it does not manage.
 
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { Redis } from 'ioredis';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
-import { kedaCrd } from '../../../scripts/services/keda-crds.ts';
 import {
-  applyCrd,
   createNamespace,
   deleteNamespace,
   kubeClient,
   waitUntil,
 } from '../../../sensors/kubernetes/kube-test-support.ts';
-import { TriggerController, triggersPath } from '../../../src/controller/controller.ts';
+import { triggersPath } from '../../../src/controller/controller.ts';
 import {
   isNotFound,
   type KubeApiError,
@@ -25,7 +19,8 @@ import {
   type KubeObject,
 } from '../../../src/controller/kube-client.ts';
 import type { TriggerStatus } from '../../../src/trigger/schema.ts';
-import { redisUrl, startTestHub } from '../../support/hub.ts';
+import { installKedaCrd, installTriggerCrd, startTestController } from '../../support/controller.ts';
+import { redisUrl } from '../../support/hub.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: walking into API objects
 type Any = any;
@@ -40,24 +35,11 @@ const hpaPath = (ns: string, name = '') =>
 const scaledObjectPath = (ns: string, name = '') =>
   `/apis/keda.sh/v1alpha1/namespaces/${ns}/scaledobjects${name ? `/${name}` : ''}`;
 
-async function served(path: string): Promise<boolean> {
-  return client.get(path).then(
-    () => true,
-    () => false,
-  );
-}
-
 beforeAll(async () => {
   client = kubeClient();
   redis = new Redis(redisUrl());
-  const crd = parse(
-    readFileSync(resolve(import.meta.dirname, '../../../deploy/crds/triggers.triggerhub.io.yaml'), 'utf8'),
-  ) as KubeObject;
-  await applyCrd(client, crd);
-  await applyCrd(client, parse(await kedaCrd()) as KubeObject);
-  // The API server serves a new CRD's resources a moment after it is Established.
-  await waitUntil(() => served(triggersPath()), 30_000, 'triggers served');
-  await waitUntil(() => served('/apis/keda.sh/v1alpha1/scaledobjects'), 30_000, 'scaledobjects served');
+  await installTriggerCrd(client);
+  await installKedaCrd(client);
 });
 
 afterAll(async () => {
@@ -71,30 +53,8 @@ async function namespace(): Promise<string> {
   return ns;
 }
 
-async function startController(ns: string) {
-  const hub = await startTestHub([]);
-  const controller = new TriggerController({
-    engine: hub.engine,
-    instrumentation: hub.instrumentation,
-    redis,
-    log: pino({ level: 'warn' }),
-    client,
-    namespaces: [ns],
-    leaseNamespace: ns,
-    statusIntervalMs: 200,
-    retryPeriodMs: 300,
-    resyncIntervalMs: 1_000,
-    prometheusUrl,
-  });
-  await controller.start();
-  return {
-    controller,
-    async close() {
-      await controller.stop();
-      await hub.close();
-    },
-  };
-}
+const startController = (ns: string) =>
+  startTestController(client, redis, [ns], { retryPeriodMs: 300, resyncIntervalMs: 1_000, prometheusUrl });
 
 function trigger(ns: string, name: string, scaling?: Record<string, unknown>): KubeObject {
   return {

@@ -9,13 +9,13 @@ import { resolve } from 'node:path';
 import { KubernetesObjectApi, PatchStrategy } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { kedaCrd } from '../../../scripts/services/keda-crds.ts';
-import { applyCrd, kubeClient, waitUntil } from '../../../sensors/kubernetes/kube-test-support.ts';
-import { type KubeObject, loadKubeConfig } from '../../../src/controller/kube-client.ts';
+import { kubeClient } from '../../../sensors/kubernetes/kube-test-support.ts';
+import { loadKubeConfig } from '../../../src/controller/kube-client.ts';
 import { buildHpa, buildScaledObject } from '../../../src/controller/scaling.ts';
 import type { Hub } from '../../../src/hub.ts';
 import { parseTriggers } from '../../../src/trigger/load.ts';
 import { serviceEnv } from '../../setup/env.ts';
+import { installKedaCrd } from '../../support/controller.ts';
 import { startTestHub, triggerDoc, uniqueNamespace } from '../../support/hub.ts';
 import { postMany } from '../../support/post.ts';
 import { type Sink, startSink } from '../../support/sink.ts';
@@ -82,16 +82,7 @@ describe('autoscaling manifests', () => {
   beforeAll(async () => {
     helm = await ensureHelm();
     const client = kubeClient();
-    await applyCrd(client, parse(await kedaCrd()) as KubeObject);
-    await waitUntil(
-      () =>
-        client.get('/apis/keda.sh/v1alpha1/scaledobjects').then(
-          () => true,
-          () => false,
-        ),
-      30_000,
-      'scaledobjects served',
-    );
+    await installKedaCrd(client);
     await client.request('POST', '/api/v1/namespaces', {
       body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } },
     });
