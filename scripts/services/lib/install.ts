@@ -172,6 +172,7 @@ export async function goModuleDir(scope: string, module: string, version: string
   if (existsSync(dir)) return dir;
   await ensureGo(scope);
   say(scope, `downloading ${module}@${version} from the Go module proxy`);
+  mkdirSync(cacheDir, { recursive: true });
   await run('go', ['mod', 'download', `${module}@${version}`], {
     scope,
     label: `downloading ${module}`,
