@@ -9,6 +9,7 @@ import {
   createNamespace,
   deleteNamespace,
   kubeClient,
+  spawnControllerHub,
   waitUntil,
 } from '../../../sensors/kubernetes/kube-test-support.ts';
 import { triggersPath } from '../../../src/controller/controller.ts';
@@ -20,7 +21,7 @@ import {
 } from '../../../src/controller/kube-client.ts';
 import type { TriggerStatus } from '../../../src/trigger/schema.ts';
 import { installKedaCrd, installTriggerCrd, startTestController } from '../../support/controller.ts';
-import { redisUrl } from '../../support/hub.ts';
+import { freePort, redisUrl } from '../../support/hub.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: walking into API objects
 type Any = any;
@@ -269,6 +270,29 @@ describe('spec.scaling', () => {
     } finally {
       clearInterval(renewing);
       await close();
+    }
+  });
+
+  it('a hub process in controller mode (the CLI) makes the ScaledObject with the Prometheus of TH_PROMETHEUS_URL', async () => {
+    const ns = await namespace();
+    const hub = await spawnControllerHub(ns, await freePort(), {
+      POD_NAMESPACE: ns,
+      TH_PROMETHEUS_URL: 'http://prometheus.example:9090',
+    });
+    try {
+      await client.request('POST', triggersPath(ns), {
+        body: trigger(ns, 'thumbnails', { provider: 'keda', targetRef: { name: 'thumbnailer' } }),
+      });
+      const scaled = await waitForObject(
+        scaledObjectPath(ns, 'th-thumbnails'),
+        () => true,
+        'the ScaledObject',
+      );
+      expect(scaled.spec.triggers[0].metadata.serverAddress).toBe('http://prometheus.example:9090');
+      expect(scaled.spec.minReplicaCount).toBe(1);
+    } finally {
+      hub.child.kill('SIGTERM');
+      await hub.exited;
     }
   });
 
