@@ -9,6 +9,9 @@ export interface InstrumentationEvents {
   'events.filter-error': [trigger: string, error: string];
   'events.enqueued': [trigger: string, count: number];
   'events.enqueue-failed': [trigger: string, count: number, error: unknown];
+  /** A request to the target begins; `delivery.settled` follows it whatever happens (in-flight gauge). */
+  'delivery.started': [trigger: string];
+  'delivery.settled': [trigger: string];
   'delivery.succeeded': [trigger: string, status: number, durationMs: number, ageMs: number];
   /** An attempt failed; `willRetry` is false when the event is being dead-lettered. */
   'delivery.failed': [trigger: string, status: number | undefined, durationMs: number, willRetry: boolean];

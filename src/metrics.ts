@@ -1,5 +1,7 @@
 // Prometheus metrics, fed by instrumentation events. Labels are bounded: `trigger` (namespace/name) and
-// small enums, never ids, URLs or secrets.
+// small enums, never ids, URLs or secrets. The metrics autoscalers read (docs/scaling.md) also carry
+// `trigger_namespace` and `trigger_name`: a Kubernetes label selector (an HPA's External metric) cannot hold
+// the `/` of `trigger`, and prometheus-adapter maps `trigger_namespace` to the HPA's namespace.
 
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Instrumentation } from './instrumentation.ts';
@@ -8,6 +10,31 @@ import type { QueueStats } from './queue/queue-stats.ts';
 export interface QueueStatsSource {
   /** Per running trigger: what its queue holds. */
   queueStats(): Promise<Array<{ trigger: string; stats: QueueStats }>>;
+}
+
+/** The names autoscalers use; the rules in deploy/ and the controller's HPAs refer to these. */
+export const scalingMetrics = {
+  delivered: 'trigger_hub_events_delivered_total',
+  backlog: 'trigger_hub_queue_backlog',
+  inFlight: 'trigger_hub_deliveries_in_flight',
+} as const;
+
+const scalingLabelNames = ['trigger', 'trigger_namespace', 'trigger_name'] as const;
+type ScalingLabels = Record<(typeof scalingLabelNames)[number], string>;
+
+/** `ns/name` → the three labels, made once per trigger (delivered.inc runs per event). */
+function scalingLabelsOf(cache: Map<string, ScalingLabels>, trigger: string): ScalingLabels {
+  let labels = cache.get(trigger);
+  if (!labels) {
+    const slash = trigger.indexOf('/');
+    labels = {
+      trigger,
+      trigger_namespace: slash < 0 ? '' : trigger.slice(0, slash),
+      trigger_name: trigger.slice(slash + 1),
+    };
+    cache.set(trigger, labels);
+  }
+  return labels;
 }
 
 export function createMetrics(instrumentation: Instrumentation, source: QueueStatsSource): Registry {
@@ -27,7 +54,20 @@ export function createMetrics(instrumentation: Instrumentation, source: QueueSta
     'trigger_hub_enqueue_failures_total',
     'Events not written because Redis failed',
   );
-  const delivered = counter('trigger_hub_events_delivered_total', 'Events the target accepted (2xx)');
+  const scalingLabels = new Map<string, ScalingLabels>();
+  const labelsOf = (trigger: string) => scalingLabelsOf(scalingLabels, trigger);
+  const delivered = new Counter({
+    name: scalingMetrics.delivered,
+    help: 'Events the target accepted (2xx); rate() of it is the delivered qps an HPA scales a function on',
+    labelNames: scalingLabelNames,
+    registers: [registry],
+  });
+  const inFlight = new Gauge({
+    name: scalingMetrics.inFlight,
+    help: 'Delivery requests this hub process has open to the target right now',
+    labelNames: scalingLabelNames,
+    registers: [registry],
+  });
   const failed = counter('trigger_hub_delivery_failures_total', 'Failed delivery attempts', ['will_retry']);
   const deadLettered = counter(
     'trigger_hub_events_dead_lettered_total',
@@ -71,6 +111,19 @@ export function createMetrics(instrumentation: Instrumentation, source: QueueSta
     },
   });
   new Gauge({
+    name: scalingMetrics.backlog,
+    help: 'Events not yet delivered: waiting + delayed (retrying) + prioritized. The queue is shared, so every hub replica reports the same value: use max by (trigger)',
+    labelNames: scalingLabelNames,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const { trigger, stats: current } of await stats()) {
+        const { waiting, delayed, prioritized } = current.counts;
+        this.set(labelsOf(trigger), waiting + delayed + prioritized);
+      }
+    },
+  });
+  new Gauge({
     name: 'trigger_hub_oldest_undelivered_event_age_seconds',
     help: 'Age (from its source time) of the oldest event not yet delivered; 0 when the queue is drained',
     labelNames,
@@ -91,10 +144,12 @@ export function createMetrics(instrumentation: Instrumentation, source: QueueSta
   instrumentation.on('events.enqueued', (trigger, count) => enqueued.inc({ trigger }, count));
   instrumentation.on('events.enqueue-failed', (trigger, count) => enqueueFailed.inc({ trigger }, count));
   instrumentation.on('delivery.succeeded', (trigger, _status, durationMs, ageMs) => {
-    delivered.inc({ trigger });
+    delivered.inc(labelsOf(trigger));
     latency.observe({ trigger }, durationMs / 1000);
     age.observe({ trigger }, ageMs / 1000);
   });
+  instrumentation.on('delivery.started', (trigger) => inFlight.inc(labelsOf(trigger)));
+  instrumentation.on('delivery.settled', (trigger) => inFlight.dec(labelsOf(trigger)));
   instrumentation.on('delivery.failed', (trigger, _status, _ms, willRetry) =>
     failed.inc({ trigger, will_retry: String(willRetry) }),
   );

@@ -2,7 +2,8 @@
 // namespaces or a list) are the desired state. Each change is validated with the same schema as a file,
 // the Secrets its secretKeyRefs name are read from its own namespace, and the whole set is applied to the
 // engine. Every replica runs every Trigger's sensor (active-active; deterministic ids make a change read twice
-// one event); only the holder of a Lease writes `status`, through the status subresource.
+// one event); only the holder of a Lease writes `status`, through the status subresource, and makes the
+// autoscalers of `spec.scaling` (scaling.ts).
 
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -18,6 +19,7 @@ import { SharedCounters } from './counters.ts';
 import { Informer, objectKey } from './informer.ts';
 import { isNotFound, KubeClient, type KubeObject } from './kube-client.ts';
 import { LeaderElector } from './lease.ts';
+import { ScalingReconciler } from './scaling.ts';
 import { buildStatus, statusChanged } from './status.ts';
 
 export interface ControllerOptions {
@@ -39,6 +41,8 @@ export interface ControllerOptions {
   countersIntervalMs?: number;
   leaseDurationMs?: number;
   retryPeriodMs?: number;
+  /** Prometheus as KEDA reaches it, for `spec.scaling.provider: keda` (default: TH_PROMETHEUS_URL). */
+  prometheusUrl?: string;
 }
 
 type Refusal = { reason: string; message: string };
@@ -73,6 +77,7 @@ export class TriggerController {
   private readonly informers: Informer[];
   private readonly elector: LeaderElector;
   private readonly counters: SharedCounters;
+  private readonly scaling: ScalingReconciler;
   private readonly log: Logger;
   /** Triggers the controller could not hand to the engine (e.g. a missing Secret), by key. */
   private readonly refused = new Map<string, Refusal>();
@@ -105,6 +110,12 @@ export class TriggerController {
         }),
     );
     this.counters = new SharedCounters(options.instrumentation, options.redis);
+    this.scaling = new ScalingReconciler({
+      client: this.client,
+      log: options.log,
+      namespaces,
+      prometheusUrl: options.prometheusUrl ?? process.env.TH_PROMETHEUS_URL,
+    });
     this.elector = new LeaderElector({
       client: this.client,
       namespace: options.leaseNamespace ?? process.env.POD_NAMESPACE ?? 'default',
@@ -115,6 +126,8 @@ export class TriggerController {
       ...(options.retryPeriodMs ? { retryPeriodMs: options.retryPeriodMs } : {}),
       onChange: (leader) => {
         if (leader) this.lastWritten.clear();
+        // The new leader takes over the autoscalers at once (the old one may have left work undone).
+        if (leader) this.scheduleReconcile(0);
       },
     });
   }
@@ -181,6 +194,8 @@ export class TriggerController {
   private async reconcile(): Promise<void> {
     const desired: DesiredTrigger[] = [];
     const invalid: InvalidTrigger[] = [];
+    /** Every Trigger whose spec is valid, whether or not it can run: its autoscaler does not need its Secrets. */
+    const valid: Trigger[] = [];
     this.refused.clear();
     this.generations.clear();
     const secrets = new Map<string, Promise<Record<string, string> | undefined>>();
@@ -194,6 +209,7 @@ export class TriggerController {
         invalid.push(checked.invalid);
         continue;
       }
+      valid.push(checked.trigger);
       const { refusal, digest } = await this.bindSecrets(checked.trigger, secrets);
       if (refusal) {
         this.refused.set(key, refusal);
@@ -220,7 +236,21 @@ export class TriggerController {
     await this.options.engine.apply(desired, invalid);
     this.secretDigests.clear();
     for (const [key, digest] of digests) this.secretDigests.set(key, digest);
+    await this.reconcileScaling(valid, invalid);
     void this.writeStatuses();
+  }
+
+  /** The leader alone writes autoscalers; a failure is in the Triggers' status and retried at the next resync. */
+  private async reconcileScaling(valid: Trigger[], invalid: InvalidTrigger[]): Promise<void> {
+    if (!this.elector.isLeader()) {
+      this.scaling.results.clear();
+      return;
+    }
+    try {
+      await this.scaling.reconcile(valid, new Set(invalid.map((item) => item.key)));
+    } catch (error) {
+      this.log.warn({ err: errorMessage(error) }, 'autoscaler reconcile failed; retrying at the next resync');
+    }
   }
 
   /** Reads the Secrets the Trigger references (its own namespace only) and binds their values to it. */
@@ -293,12 +323,14 @@ export class TriggerController {
     const previous = object.status as TriggerStatus | undefined;
     const shared = await this.counters.read(key);
     const refusal = this.refused.get(key);
+    const scaling = this.scaling.results.get(key);
     const status = buildStatus({
       state,
       generation: object.metadata?.generation,
       counters: shared.counters,
       ...(shared.lastEventTime ? { lastEventTime: shared.lastEventTime } : {}),
       ...(refusal ? { refused: refusal } : {}),
+      ...(scaling ? { scaling } : {}),
       ...(previous ? { previous } : {}),
     });
     if (state?.state === 'invalid' && !refusal && state.error) {

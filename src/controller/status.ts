@@ -21,6 +21,8 @@ export interface StatusInput {
   generation: number | undefined;
   /** A reason the controller itself refused the Trigger (e.g. a Secret it references is missing). */
   refused?: { reason: string; message: string };
+  /** The outcome of its spec.scaling autoscaler (scaling.ts), when it has one. */
+  scaling?: { ok: boolean; reason: string; message: string };
   counters?: TriggerCounters;
   lastEventTime?: string;
   previous?: TriggerStatus;
@@ -85,6 +87,10 @@ export function buildStatus(input: StatusInput): TriggerStatus {
     else if (!connected)
       conditions.push(condition('Degraded', 'True', 'Disconnected', sourceMessage, generation));
     else conditions.push(condition('Degraded', 'False', 'AsExpected', 'no problem found', generation));
+  }
+  if (input.scaling) {
+    const { ok, reason, message } = input.scaling;
+    conditions.push(condition('AutoscalerReady', ok ? 'True' : 'False', reason, message, generation));
   }
   const now = (input.now ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z');
   const previous = new Map((input.previous?.conditions ?? []).map((c) => [c.type, c]));

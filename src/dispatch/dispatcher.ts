@@ -10,7 +10,7 @@ import { keyPrefix, queueName } from '../queue/keys.ts';
 import type { RedisClient } from '../queue/redis.ts';
 import { backoffDelay } from '../retry/backoff.ts';
 import type { Sensor, TriggerRef } from '../sensor/sensor.ts';
-import type { Target } from '../targets/target.ts';
+import type { DeliveryOutcome, Target } from '../targets/target.ts';
 import type { DeliverySpec } from '../trigger/schema.ts';
 
 /** A Retry-After longer than this is not believed. */
@@ -56,7 +56,13 @@ export function createDispatcher(options: DispatcherOptions): Worker<EventJobDat
       await deadLetter(job, { error, at: new Date().toISOString() }, 'expired');
       throw new UnrecoverableError(error);
     }
-    const outcome = await target.deliver(event);
+    instrumentation.emit('delivery.started', trigger.key);
+    let outcome: DeliveryOutcome;
+    try {
+      outcome = await target.deliver(event);
+    } finally {
+      instrumentation.emit('delivery.settled', trigger.key);
+    }
     if (outcome.ok) {
       await sensor.onDelivered?.(event, {
         status: outcome.status!,

@@ -134,8 +134,16 @@ export const deliverySchema = z.object({
     .describe('How long dead-lettered events are kept'),
 });
 
+export const scalingProviders = ['hpa', 'keda'] as const;
+
 export const scalingSchema = z
   .object({
+    provider: z
+      .enum(scalingProviders)
+      .default('hpa')
+      .describe(
+        'hpa: an autoscaling/v2 HorizontalPodAutoscaler on External metrics served by prometheus-adapter; keda: a KEDA ScaledObject with Prometheus triggers (allows minReplicas 0)',
+      ),
     targetRef: z.object({
       apiVersion: z.string().default('apps/v1'),
       kind: z.string().default('Deployment'),
@@ -144,8 +152,37 @@ export const scalingSchema = z
     minReplicas: z.int().min(0).default(1),
     maxReplicas: z.int().min(1).default(10),
     targetQps: z.number().positive().default(50).describe('Delivered events per second per replica'),
+    targetBacklog: z
+      .int()
+      .min(1)
+      .optional()
+      .describe(
+        'Undelivered events (waiting + retrying) per replica: scales up a function too slow to reach targetQps',
+      ),
   })
-  .describe('An HPA for the target workload, on the qps this trigger delivers (cluster mode)');
+  .refine((scaling) => scaling.provider === 'keda' || scaling.minReplicas >= 1, {
+    path: ['minReplicas'],
+    message: 'minReplicas 0 (scale to zero) needs provider keda; an HPA keeps at least 1',
+  })
+  .refine((scaling) => scaling.maxReplicas >= scaling.minReplicas, {
+    path: ['maxReplicas'],
+    message: 'maxReplicas must be at least minReplicas',
+  })
+  .meta({
+    'x-kubernetes-validations': [
+      {
+        rule: "!has(self.minReplicas) || self.minReplicas >= 1 || (has(self.provider) && self.provider == 'keda')",
+        message: 'minReplicas 0 (scale to zero) needs provider keda; an HPA keeps at least 1',
+      },
+      {
+        rule: '!has(self.minReplicas) || !has(self.maxReplicas) || self.maxReplicas >= self.minReplicas',
+        message: 'maxReplicas must be at least minReplicas',
+      },
+    ],
+  })
+  .describe(
+    'Autoscaling of the target workload on the events this trigger delivers (cluster mode; docs/scaling.md)',
+  );
 
 export const triggerSpecSchema = z.object({
   source: sourceSchema,
@@ -200,6 +237,7 @@ export const triggerSchema = z.object({
 export type Trigger = z.output<typeof triggerSchema>;
 export type TriggerSpec = z.output<typeof triggerSpecSchema>;
 export type DeliverySpec = z.output<typeof deliverySchema>;
+export type ScalingSpec = z.output<typeof scalingSchema>;
 export type FilterSpec = z.output<typeof filterSchema>;
 export type TargetSpec = z.output<typeof targetSchema>;
 export type TriggerStatus = z.output<typeof triggerStatusSchema>;

@@ -160,3 +160,26 @@ export async function goWrapperBuild(
   say(scope, `built ${spec.name} ${spec.version} in ${formatDuration(Date.now() - t0)}`);
   return target;
 }
+
+/**
+ * The source tree of a Go module at a version, from the Go module proxy (`go mod download`) into the project's
+ * module cache: for files a module ships beside its code (e.g. KEDA's CRDs). Idempotent; the cache keeps it.
+ */
+export async function goModuleDir(scope: string, module: string, version: string): Promise<string> {
+  // The module cache escapes upper-case letters in paths as !lower (golang.org/x/mod/module.EscapePath).
+  const escaped = module.replace(/[A-Z]/g, (letter) => `!${letter.toLowerCase()}`);
+  const dir = join(cacheDir, 'go', 'mod', `${escaped}@${version}`);
+  if (existsSync(dir)) return dir;
+  await ensureGo(scope);
+  say(scope, `downloading ${module}@${version} from the Go module proxy`);
+  mkdirSync(cacheDir, { recursive: true });
+  await run('go', ['mod', 'download', `${module}@${version}`], {
+    scope,
+    label: `downloading ${module}`,
+    log: installLog(scope),
+    cwd: cacheDir,
+    env: goEnv(),
+  });
+  if (!existsSync(dir)) throw new Error(`go mod download ${module}@${version} left no ${dir}`);
+  return dir;
+}

@@ -5,7 +5,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Redis } from 'ioredis';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import {
@@ -15,9 +14,10 @@ import {
   kubeClient,
   waitUntil,
 } from '../../../sensors/kubernetes/kube-test-support.ts';
-import { TriggerController, triggersPath } from '../../../src/controller/controller.ts';
+import { triggersPath } from '../../../src/controller/controller.ts';
 import type { KubeClient, KubeObject } from '../../../src/controller/kube-client.ts';
-import { redisUrl, startTestHub } from '../../support/hub.ts';
+import { startTestController } from '../../support/controller.ts';
+import { redisUrl } from '../../support/hub.ts';
 import { startSink } from '../../support/sink.ts';
 
 const root = resolve(import.meta.dirname, '../../..');
@@ -45,17 +45,7 @@ describe('pod crash-loop → Slack example', () => {
     const apps = await createNamespace(client, 'apps');
     namespaces.push(ops, apps);
     const slack = await startSink();
-    const hub = await startTestHub([]);
-    const controller = new TriggerController({
-      engine: hub.engine,
-      instrumentation: hub.instrumentation,
-      redis,
-      log: pino({ level: 'warn' }),
-      client,
-      namespaces: [ops],
-      leaseNamespace: ops,
-      statusIntervalMs: 200,
-    });
+    const { hub, controller, close } = await startTestController(client, redis, [ops], { start: false });
     try {
       await controller.start();
       await client.request('POST', `/api/v1/namespaces/${ops}/secrets`, {
@@ -114,8 +104,7 @@ describe('pod crash-loop → Slack example', () => {
       expect(text).toContain('CrashLoopBackOff');
       expect(text).toContain('restarts: 3');
     } finally {
-      await controller.stop();
-      await hub.close();
+      await close();
       await slack.close();
     }
   });

@@ -3,24 +3,20 @@
 // so; the API server rejects what the CRD schema can reject, the hub marks the rest not Ready with the reason;
 // Slack webhook URLs come from Secrets; one replica at a time writes status (a Lease).
 
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { Redis } from 'ioredis';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
 import {
-  applyCrd,
   createNamespace,
   deleteNamespace,
   kubeClient,
   waitUntil,
 } from '../../../sensors/kubernetes/kube-test-support.ts';
-import { TriggerController, triggersPath } from '../../../src/controller/controller.ts';
+import { type TriggerController, triggersPath } from '../../../src/controller/controller.ts';
 import type { KubeApiError, KubeClient, KubeObject } from '../../../src/controller/kube-client.ts';
 import type { Hub } from '../../../src/hub.ts';
 import type { TriggerStatus } from '../../../src/trigger/schema.ts';
-import { redisUrl, startTestHub } from '../../support/hub.ts';
+import { installTriggerCrd, startTestController } from '../../support/controller.ts';
+import { redisUrl } from '../../support/hub.ts';
 import { type Sink, startSink } from '../../support/sink.ts';
 
 let client: KubeClient;
@@ -30,20 +26,7 @@ const namespaces: string[] = [];
 beforeAll(async () => {
   client = kubeClient();
   redis = new Redis(redisUrl());
-  const crd = parse(
-    readFileSync(resolve(import.meta.dirname, '../../../deploy/crds/triggers.triggerhub.io.yaml'), 'utf8'),
-  ) as KubeObject;
-  await applyCrd(client, crd);
-  // The API server serves a new CRD's resources a moment after it is Established.
-  await waitUntil(
-    () =>
-      client.get(triggersPath()).then(
-        () => true,
-        () => false,
-      ),
-    30_000,
-    'triggers served',
-  );
+  await installTriggerCrd(client);
 });
 
 afterAll(async () => {
@@ -61,31 +44,13 @@ interface Setup {
 async function setup(): Promise<Setup> {
   const ns = await createNamespace(client, 'ctl');
   namespaces.push(ns);
-  const hub = await startTestHub([]);
-  const controller = new TriggerController({
-    engine: hub.engine,
-    instrumentation: hub.instrumentation,
-    redis,
-    log: pino({ level: 'warn' }),
-    client,
-    namespaces: [ns],
-    leaseNamespace: ns,
-    statusIntervalMs: 200,
+  const started = await startTestController(client, redis, [ns], {
     countersIntervalMs: 500,
     retryPeriodMs: 300,
     resyncIntervalMs: 500,
   });
-  await controller.start();
-  await waitUntil(() => controller.isLeader(), 30_000, 'leadership');
-  return {
-    ns,
-    hub,
-    controller,
-    async close() {
-      await controller.stop();
-      await hub.close();
-    },
-  };
+  await waitUntil(() => started.controller.isLeader(), 30_000, 'leadership');
+  return { ns, ...started };
 }
 
 function trigger(ns: string, name: string, spec: Record<string, unknown>): KubeObject {
@@ -292,19 +257,12 @@ describe('controller mode', () => {
 
   it('lets one replica at a time write status, and another take over when it stops', async () => {
     const a = await setup();
-    const hubB = await startTestHub([]);
-    const b = new TriggerController({
-      engine: hubB.engine,
-      instrumentation: hubB.instrumentation,
-      redis,
-      log: pino({ level: 'warn' }),
-      client,
-      namespaces: [a.ns],
-      leaseNamespace: a.ns,
-      statusIntervalMs: 200,
+    const started = await startTestController(client, redis, [a.ns], {
       retryPeriodMs: 300,
       leaseDurationMs: 3_000,
+      start: false,
     });
+    const b = started.controller;
     try {
       await b.start();
       await new Promise((r) => setTimeout(r, 1_000));
@@ -312,8 +270,7 @@ describe('controller mode', () => {
       await a.close();
       await waitUntil(() => b.isLeader(), 30_000, 'the second replica to lead');
     } finally {
-      await b.stop();
-      await hubB.close();
+      await started.close();
     }
   });
 });

@@ -118,7 +118,7 @@ describe('the Helm chart against the real kube-apiserver', () => {
     );
     expect(manifests.map((manifest) => manifest.kind)).not.toContain('HorizontalPodAutoscaler');
     const scaled = find(manifests, 'ScaledObject') as Any;
-    expect(scaled.spec.triggers[0].metadata.query).toContain('trigger_hub_queue_depth');
+    expect(scaled.spec.triggers[0].metadata.query).toContain('trigger_hub_queue_backlog');
   });
 
   it('applies (server-side dry run) every object the chart renders to the real API server', async () => {
@@ -212,6 +212,16 @@ describe('the Helm chart against the real kube-apiserver', () => {
     );
     expect(await can({ group: '', resource: 'pods', verb: 'watch', namespace: 'shop' })).toBe(true);
     expect(await can({ group: 'apps', resource: 'deployments', verb: 'list' })).toBe(true);
+    // spec.scaling: the autoscalers of the Triggers' target workloads.
+    for (const [group, resource] of [
+      ['autoscaling', 'horizontalpodautoscalers'],
+      ['keda.sh', 'scaledobjects'],
+    ])
+      for (const verb of ['list', 'create', 'patch', 'delete'])
+        expect(
+          await can({ group: group!, resource: resource!, verb, namespace: 'shop' }),
+          `${verb} ${resource}`,
+        ).toBe(true);
     // ... and nothing more: no listing Secrets, no writing Triggers or workloads, leases only at home.
     expect(await can({ group: '', resource: 'secrets', verb: 'list', namespace: 'shop' })).toBe(false);
     expect(
