@@ -182,6 +182,26 @@ describe('JetStream backfill reader', () => {
     expect(ids).toEqual(expected.map((event) => event.id));
   }, 60_000);
 
+  it('a consumer the server dropped mid-read (idle too long while the runner held back) is re-created: nothing lost', async () => {
+    const reader = createJetStreamBackfillReader(
+      spec(),
+      options({ position: '1' }, { position: 'seq:100000' }),
+    );
+    const events: EventInput[] = [];
+    try {
+      for await (const batch of reader.read()) {
+        events.push(...batch.events);
+        if (events.length === 300 || events.length === 1200) {
+          for await (const info of await jsm.consumers.list(stream))
+            if (info.name !== durable) await jsm.consumers.delete(stream, info.name);
+        }
+      }
+    } finally {
+      await reader.close();
+    }
+    expect(events.map((event) => event.id)).toEqual(truth.map((event) => event.id));
+  }, 60_000);
+
   it('an empty window ends at once', async () => {
     const later = new Date(Date.now() + 60_000);
     const reader = createJetStreamBackfillReader(

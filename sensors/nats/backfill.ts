@@ -36,8 +36,9 @@ import { connectionOptions } from './sensor.ts';
 import type { JetStreamSpec, NatsSpec } from './spec.ts';
 
 const streamNotFound = 10059;
+const consumerNotFound = 10014;
 /** Server-side clean-up of a consumer whose hub died mid-backfill (ours are deleted explicitly). */
-const inactiveThreshold = nanos(60_000);
+const inactiveThreshold = nanos(5 * 60_000);
 /** How long one pull waits for messages: only the empty tail of a window ever waits it out. */
 const fetchExpiresMs = 2000;
 
@@ -51,6 +52,13 @@ export function parseSequencePosition(position: string, field: string): number {
       `${field}: "${position}" is not a JetStream position; expected a stream sequence, seq:<N> or <N> (N ≥ 1)`,
     );
   return sequence;
+}
+
+function consumerGone(error: unknown): boolean {
+  return (
+    (error as NatsError).api_error?.err_code === consumerNotFound ||
+    /consumer (not found|deleted)/i.test((error as Error).message ?? '')
+  );
 }
 
 interface Bound {
@@ -216,45 +224,58 @@ export function createJetStreamBackfillReader(
         let gap = false;
         let done = false;
         const events: EventInput[] = [];
-        const pulled: ConsumerMessages = await (await client.consumers.get(js.stream, consumer)).fetch({
-          max_messages: js.batchSize,
-          expires: fetchExpiresMs,
-        });
-        const stopPull = () => pulled.stop();
-        signal.addEventListener('abort', stopPull, { once: true });
         try {
-          for await (const message of pulled) {
-            if (message.info.deliverySequence !== delivered + 1) {
-              gap = true;
-              break;
+          const pulled: ConsumerMessages = await (await client.consumers.get(js.stream, consumer)).fetch({
+            max_messages: js.batchSize,
+            expires: fetchExpiresMs,
+          });
+          const stopPull = () => pulled.stop();
+          signal.addEventListener('abort', stopPull, { once: true });
+          try {
+            for await (const message of pulled) {
+              if (message.info.deliverySequence !== delivered + 1) {
+                gap = true;
+                break;
+              }
+              delivered++;
+              if (!inWindow(message, end)) {
+                done = true;
+                break;
+              }
+              events.push(jetStreamMessageToEvent(message, messageContext));
+              next = { sequence: message.info.streamSequence + 1 };
+              // Nothing more matches now; what is published later lies past `end`.
+              if (message.info.pending === 0) {
+                done = true;
+                break;
+              }
             }
-            delivered++;
-            if (!inWindow(message, end)) {
-              done = true;
-              break;
-            }
-            events.push(jetStreamMessageToEvent(message, messageContext));
-            next = { sequence: message.info.streamSequence + 1 };
-            // Nothing more matches now; what is published later lies past `end`.
-            if (message.info.pending === 0) {
-              done = true;
-              break;
-            }
+          } finally {
+            signal.removeEventListener('abort', stopPull);
+            pulled.stop();
           }
-        } finally {
-          signal.removeEventListener('abort', stopPull);
-          pulled.stop();
+        } catch (error) {
+          // The server dropped the consumer (idle past inactive_threshold while the runner held back, or
+          // deleted by an operator): a new one continues from the message after the last one seen.
+          if (!consumerGone(error)) throw error;
+          gap = true;
         }
         if (events.length > 0) yield { events, cursor: cursor(next.sequence!) };
         if (done || signal.aborted) return;
         if (!gap && events.length === 0) {
           // An empty pull: the window is done if nothing is pending and nothing was skipped.
-          const info = await jsm.consumers.info(js.stream, consumer);
-          if (info.delivered.consumer_seq !== delivered) gap = true;
+          const info = await jsm.consumers.info(js.stream, consumer).catch((error: unknown) => {
+            if (consumerGone(error)) return undefined;
+            throw error;
+          });
+          if (info === undefined || info.delivered.consumer_seq !== delivered) gap = true;
           else if (info.num_pending === 0) return;
         }
         if (gap) {
-          log.info({ consumer, next: next.sequence }, 'backfill consumer skipped messages; re-creating it');
+          log.info(
+            { consumer, next: next.sequence },
+            'backfill consumer lost or skipped messages; re-creating it',
+          );
           await deleteConsumer(jsm, consumer);
           consumer = undefined;
         }
