@@ -21,15 +21,15 @@ export const errorCodes = {
     retriable: false,
     summary: 'the event was older than delivery.maxAgeMs',
   },
-  TH_ERR_BACKFILL_UNSUPPORTED: {
-    status: 422,
-    retriable: false,
-    summary: "the trigger's source cannot re-read its past",
-  },
   TH_ERR_POISON_EVENT: { status: 400, retriable: false, summary: 'the source message could not be parsed' },
   TH_ERR_REDIS_MISSING: { status: 500, retriable: false, summary: 'redis-server is not installed' },
   TH_ERR_INTERNAL: { status: 500, retriable: true, summary: 'an unexpected error; nothing was accepted' },
   TH_ERR_CONFIG: { status: 500, retriable: false, summary: 'invalid hub configuration' },
+  TH_ERR_BACKFILL_UNSUPPORTED: {
+    status: 422,
+    retriable: false,
+    summary: "the trigger's source is not replayable at the source",
+  },
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;

@@ -9,6 +9,7 @@ import type { BackfillBatch, BackfillReaderOptions } from '../../src/backfill/re
 import type { EventInput } from '../../src/envelope/event.ts';
 import type { Hub } from '../../src/hub.ts';
 import { triggerStateKey } from '../../src/queue/keys.ts';
+import type { TriggerRef } from '../../src/sensor/sensor.ts';
 import { startTestHub, uniqueNamespace } from '../../test/support/hub.ts';
 import { type Sink, startSink } from '../../test/support/sink.ts';
 import { createKinesisBackfillReader } from './backfill.ts';
@@ -63,8 +64,9 @@ function spec(overrides: Record<string, unknown> = {}) {
 function options(
   from: BackfillReaderOptions['from'],
   to: BackfillReaderOptions['to'],
-): BackfillReaderOptions {
-  return { from, to, signal: new AbortController().signal, log };
+): BackfillReaderOptions & { trigger: TriggerRef } {
+  const trigger = { namespace: ns, name: 'backfill', key: `${ns}/backfill` };
+  return { from, to, signal: new AbortController().signal, log, trigger };
 }
 
 async function readAll(

@@ -113,6 +113,8 @@ function descendantsOf(shards: ShardInfo[], roots: Set<string>): Set<string> {
 
 interface ShardState {
   info: ShardInfo;
+  /** Closed by a reshard when listed: read to its end (an empty page there does not mean caught up). */
+  closed: boolean;
   /** The last sequence number read (delivered in a batch); resume point. */
   after?: string;
   done: boolean;
@@ -162,6 +164,11 @@ export function createKinesisBackfillReader(
       parentShardId: shard.ParentShardId,
       adjacentParentShardId: shard.AdjacentParentShardId,
     }));
+    const closed = new Set(
+      listed
+        .filter((shard) => shard.SequenceNumberRange?.EndingSequenceNumber !== undefined)
+        .map((shard) => shard.ShardId!),
+    );
     const ids = new Set(all.map((shard) => shard.shardId));
     for (const [field, positions] of [
       ['from', from.positions],
@@ -187,6 +194,7 @@ export function createKinesisBackfillReader(
       const resume = cursorIn[info.shardId];
       return {
         info,
+        closed: closed.has(info.shardId),
         done: resume === shardEnd,
         ...(resume !== undefined && resume !== shardEnd ? { after: resume } : {}),
         calledAt: 0,
@@ -316,7 +324,7 @@ export function createKinesisBackfillReader(
         shard.done =
           inWindow.length < records.length || // reached `to` or the backfill's start
           output.NextShardIterator === undefined || // a closed shard, read to its end
-          (records.length === 0 && output.MillisBehindLatest === 0); // caught up with the tip
+          (!shard.closed && records.length === 0 && output.MillisBehindLatest === 0); // caught up with the tip
         if (shard.done) log.debug({ shard: shardId, after: shard.after }, 'kinesis backfill shard done');
         if (events.length > 0) yield { events, cursor: cursor(shards) };
       }
