@@ -27,6 +27,7 @@ import {
   putRecords,
   sleep,
   testRedis,
+  throttlingProxy,
   waitActive,
   waitUntil,
 } from './test-kinesis.ts';
@@ -269,6 +270,28 @@ describe('Kinesis backfill reader', () => {
     ).flatMap((batch) => batch.events);
     expect(perShard(events)).toEqual(perShard(expected));
     expect(events.some((event) => shardOf(event) === parentId)).toBe(false);
+  }, 120_000);
+
+  it('throttled (every other GetRecords refused): backs off and still reads the window exactly', async () => {
+    const proxy = await throttlingProxy(kinesisEndpoint());
+    try {
+      const from = arrival(eventById().get(puts[1000]!.id)!);
+      const to = arrival(eventById().get(puts[1400]!.id)!);
+      const expected = allTruth().filter((event) => arrival(event) >= from && arrival(event) < to);
+      const events = (
+        await readAll(
+          createKinesisBackfillReader(
+            spec({ endpoint: proxy.url }),
+            options({ time: new Date(from) }, { time: new Date(to) }),
+          ),
+        )
+      ).flatMap((batch) => batch.events);
+      expect(perShard(events)).toEqual(perShard(expected));
+      expect(proxy.throttled()).toBeGreaterThan(3);
+    } finally {
+      proxy.server.closeAllConnections();
+      await new Promise((resolve) => proxy.server.close(resolve));
+    }
   }, 120_000);
 
   it("never touches the live sensor's checkpoints", async () => {
