@@ -137,8 +137,9 @@ export function createKinesisBackfillReader(
   // Stopped by the runner's signal or by close(), whichever comes first.
   const stopping = new AbortController();
   const signal = stopping.signal;
-  if (options.signal.aborted) stopping.abort();
-  else options.signal.addEventListener('abort', () => stopping.abort(), { once: true });
+  const stop = () => stopping.abort();
+  if (options.signal.aborted) stop();
+  else options.signal.addEventListener('abort', stop, { once: true });
   const client = createKinesisClient(spec);
   const cursorIn = options.cursor ?? {};
   const startedAt = cursorIn[startedKey] !== undefined ? Date.parse(cursorIn[startedKey]) : Date.now();
@@ -281,7 +282,7 @@ export function createKinesisBackfillReader(
     return undefined;
   }
 
-  /** Whether the record lies before the end of the window on this shard (records come in sequence order). */
+  /** Whether the record lies before the end of the window on this shard: the first one that does not ends it. */
   function beforeEnd(record: KinesisRecord, shardId: string): boolean {
     const arrival = record.ApproximateArrivalTimestamp?.getTime();
     if (arrival !== undefined && arrival >= endTime) return false;
@@ -315,7 +316,8 @@ export function createKinesisBackfillReader(
         const output = await getRecords(shard);
         if (output === undefined) return;
         const records = output.Records ?? [];
-        const inWindow = records.filter((record) => beforeEnd(record, shardId));
+        const cut = records.findIndex((record) => !beforeEnd(record, shardId));
+        const inWindow = cut < 0 ? records : records.slice(0, cut);
         const events: EventInput[] = inWindow
           .filter(afterStart)
           .map((record) => recordToEvent(record, shardId, { source, type }));
@@ -336,6 +338,7 @@ export function createKinesisBackfillReader(
     estimate: async () => undefined,
     read,
     async close() {
+      options.signal.removeEventListener('abort', stop);
       stopping.abort();
       client.destroy();
     },
