@@ -1,8 +1,9 @@
 // The Kinesis client of one trigger. Retries are ours (src/retry/backoff.ts), not the SDK's, so throttling
 // and reconnects show up in the sensor's health and logs and follow the hub's one backoff policy.
 
-import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { KinesisClient, ListShardsCommand, type Shard } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { BackoffPolicy } from '../../src/retry/backoff.ts';
 import { resolveSecret } from '../../src/trigger/secret-ref.ts';
 import { type KinesisSpec, parseStream } from './spec.ts';
 
@@ -29,6 +30,37 @@ export function createKinesisClient(spec: KinesisSpec): KinesisClient {
     ...(credentials ? { credentials } : {}),
     maxAttempts: 1,
   });
+}
+
+/** AWS allows 5 GetRecords per second per shard: after a non-empty batch the next call starts this long after it. */
+export const busyPollMs = 200;
+
+/** How a shard reader backs off a throttled GetRecords (the live sensor and the backfill reader alike). */
+export const throttleBackoff: BackoffPolicy = { initialMs: 250, maxMs: 10_000, multiplier: 2, jitter: 0.5 };
+
+/** How requests name the stream: by ARN when the spec gives one (cross-account), else by name. */
+export function streamRef(spec: KinesisSpec): { StreamARN: string } | { StreamName: string } {
+  const stream = parseStream(spec.stream);
+  return stream.arn ? { StreamARN: stream.arn } : { StreamName: stream.name };
+}
+
+/** Every shard of the stream, open and closed (closed ones are listed until the retention period ends). */
+export async function listShards(
+  client: KinesisClient,
+  stream: { StreamARN: string } | { StreamName: string },
+  signal: AbortSignal,
+): Promise<Shard[]> {
+  const all: Shard[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await client.send(
+      new ListShardsCommand(nextToken ? { NextToken: nextToken } : { ...stream }),
+      { abortSignal: signal },
+    );
+    all.push(...(page.Shards ?? []));
+    nextToken = page.NextToken;
+  } while (nextToken);
+  return all;
 }
 
 const throttlingErrors = new Set([

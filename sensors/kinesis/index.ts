@@ -5,4 +5,5 @@ export const kinesisSensor = defineSensor({
   kind: 'kinesis',
   spec: kinesisSpec,
   load: async () => (await import('./sensor.ts')).createKinesisSensor,
+  backfill: async () => (await import('./backfill.ts')).createKinesisBackfillReader,
 });

@@ -3,6 +3,13 @@
 
 import type { EventInput } from '../../src/envelope/event.ts';
 import { ids } from '../../src/envelope/ids.ts';
+import { type KinesisSpec, parseStream } from './spec.ts';
+
+/** The `source` of a stream's events (live and backfilled alike): its ARN, else a path naming it. */
+export function kinesisEventSource(spec: Pick<KinesisSpec, 'stream'>): string {
+  const stream = parseStream(spec.stream);
+  return stream.arn ?? `/triggerhub/kinesis/${stream.name}`;
+}
 
 /** What the sensor needs of a record (the SDK's `_Record`). */
 export interface KinesisRecord {

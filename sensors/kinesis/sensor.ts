@@ -13,22 +13,25 @@ import {
   GetShardIteratorCommand,
   type GetShardIteratorCommandInput,
   type KinesisClient,
-  ListShardsCommand,
   type Shard,
 } from '@aws-sdk/client-kinesis';
 import type { EventInput } from '../../src/envelope/event.ts';
 import { errorMessage } from '../../src/errors.ts';
-import { type BackoffPolicy, backoffDelay, defaultBackoff, retry, sleep } from '../../src/retry/backoff.ts';
+import { backoffDelay, defaultBackoff, retry, sleep } from '../../src/retry/backoff.ts';
 import type { Sensor, SensorContext, SensorHealth } from '../../src/sensor/sensor.ts';
-import { createKinesisClient, errorName, isThrottling } from './client.ts';
+import {
+  busyPollMs,
+  createKinesisClient,
+  errorName,
+  isThrottling,
+  listShards as listAllShards,
+  streamRef as streamRefOf,
+  throttleBackoff,
+} from './client.ts';
 import { ShardLeases, shardEnd } from './leases.ts';
-import { recordToEvent } from './record.ts';
+import { kinesisEventSource, recordToEvent } from './record.ts';
 import { fairShare, forgottenShards, readableShards, type ShardInfo } from './shards.ts';
 import { type KinesisSpec, parseStream } from './spec.ts';
-
-/** AWS allows 5 GetRecords per second per shard: after a non-empty batch the next call starts this long after it. */
-const busyPollMs = 200;
-const throttleBackoff: BackoffPolicy = { initialMs: 250, maxMs: 10_000, multiplier: 2, jitter: 0.5 };
 
 interface Reader {
   abort: AbortController;
@@ -45,10 +48,10 @@ export function createKinesisSensor(spec: KinesisSpec, context: SensorContext): 
 
   const stream = parseStream(spec.stream);
   const client: KinesisClient = createKinesisClient(spec);
-  const streamRef = stream.arn ? { StreamARN: stream.arn } : { StreamName: stream.name };
+  const streamRef = streamRefOf(spec);
   const workerId = `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`;
   const leases = new ShardLeases(state, stream.name, workerId, spec.leaseDurationMs);
-  const source = stream.arn ?? `/triggerhub/kinesis/${stream.name}`;
+  const source = kinesisEventSource(spec);
   const readers = new Map<string, Reader>();
   const renewEveryMs = Math.max(200, Math.floor(spec.leaseDurationMs / 3));
   let shards: Shard[] | undefined;
@@ -83,18 +86,8 @@ export function createKinesisSensor(spec: KinesisSpec, context: SensorContext): 
     });
   }
 
-  async function listShards(): Promise<Shard[]> {
-    const all: Shard[] = [];
-    let nextToken: string | undefined;
-    do {
-      const page = await client.send(
-        new ListShardsCommand(nextToken ? { NextToken: nextToken } : { ...streamRef }),
-        { abortSignal: signal },
-      );
-      all.push(...(page.Shards ?? []));
-      nextToken = page.NextToken;
-    } while (nextToken);
-    return all;
+  function listShards(): Promise<Shard[]> {
+    return listAllShards(client, streamRef, signal);
   }
 
   function info(shard: Shard): ShardInfo {

@@ -1,5 +1,4 @@
-import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Hub } from '../../src/hub.ts';
 import { startTestHub, uniqueNamespace } from '../../test/support/hub.ts';
@@ -12,53 +11,8 @@ import {
   kinesisTrigger,
   putRecords,
   sleep,
+  throttlingProxy,
 } from './test-kinesis.ts';
-
-/**
- * kinesalite does not enforce the per-shard read limits, so this proxy in front of it answers every other
- * GetRecords the way Kinesis does when a shard's limit is exceeded (400, ProvisionedThroughputExceededException).
- */
-async function throttlingProxy(
-  target: string,
-): Promise<{ url: string; throttled: () => number; server: Server }> {
-  const upstream = new URL(target);
-  let getRecords = 0;
-  let throttled = 0;
-  const server = createServer((incoming, outgoing) => {
-    const chunks: Buffer[] = [];
-    incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
-    incoming.on('end', () => {
-      if (String(incoming.headers['x-amz-target']).endsWith('.GetRecords') && getRecords++ % 2 === 0) {
-        throttled++;
-        outgoing.writeHead(400, { 'content-type': 'application/x-amz-json-1.1' }).end(
-          JSON.stringify({
-            __type: 'ProvisionedThroughputExceededException',
-            message: 'Rate exceeded for shard in stream under account 000000000000.',
-          }),
-        );
-        return;
-      }
-      const forward = request(
-        {
-          host: upstream.hostname,
-          port: upstream.port,
-          method: incoming.method,
-          path: incoming.url,
-          headers: incoming.headers,
-        },
-        (response) => {
-          outgoing.writeHead(response.statusCode ?? 502, response.headers);
-          response.pipe(outgoing);
-        },
-      );
-      forward.on('error', () => outgoing.writeHead(502).end());
-      forward.end(Buffer.concat(chunks));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, throttled: () => throttled, server };
-}
 
 describe('kinesis sensor under throttling', () => {
   let hub: Hub | undefined;

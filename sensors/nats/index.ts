@@ -5,4 +5,5 @@ export const natsSensor = defineSensor({
   kind: 'nats',
   spec: natsSpec,
   load: async () => (await import('./sensor.ts')).createNatsSensor,
+  backfill: async () => (await import('./backfill.ts')).createJetStreamBackfillReader,
 });

@@ -10,6 +10,11 @@ import { brokerMessageToEvent } from '../../src/envelope/broker-message.ts';
 import type { EventInput } from '../../src/envelope/event.ts';
 import { eventId, ids } from '../../src/envelope/ids.ts';
 
+/** The `source` of every event of a NATS trigger (live and backfilled alike). */
+export function natsEventSource(triggerKey: string): string {
+  return `/triggerhub/nats/${triggerKey}`;
+}
+
 export interface MessageContext {
   source: string;
   eventType: string;

@@ -28,7 +28,7 @@ import { errorRecord, type OutgoingRecord, responseRecord } from '../../src/enve
 import { backoffDelay, defaultBackoff, retry, sleep } from '../../src/retry/backoff.ts';
 import type { Sensor, SensorContext, SensorHealth } from '../../src/sensor/sensor.ts';
 import { resolveSecret } from '../../src/trigger/secret-ref.ts';
-import { coreMessageToEvent, jetStreamMessageToEvent } from './message.ts';
+import { coreMessageToEvent, jetStreamMessageToEvent, natsEventSource } from './message.ts';
 import type { JetStreamSpec, NatsSpec } from './spec.ts';
 
 const consumerNotFound = 10014;
@@ -50,7 +50,7 @@ export function defaultQueueGroup(namespace: string, name: string): string {
 }
 
 /** Connection settings; secrets resolved once, at start (a missing one is a Trigger error). */
-function connectionOptions(spec: NatsSpec, name: string): ConnectionOptions {
+export function connectionOptions(spec: NatsSpec, name: string): ConnectionOptions {
   const options: ConnectionOptions = {
     servers: spec.servers,
     name,
@@ -81,7 +81,7 @@ function connectionOptions(spec: NatsSpec, name: string): ConnectionOptions {
 export function createNatsSensor(spec: NatsSpec, context: SensorContext): Sensor {
   const { trigger, emit, log, signal } = context;
   const options = connectionOptions(spec, `trigger-hub ${trigger.key}`);
-  const messageContext = { source: `/triggerhub/nats/${trigger.key}`, eventType: spec.eventType };
+  const messageContext = { source: natsEventSource(trigger.key), eventType: spec.eventType };
   let connection: NatsConnection | undefined;
   let running: Promise<void> | undefined;
   let subscription: Subscription | undefined;
