@@ -40,6 +40,7 @@ import { Redis } from 'ioredis';
 import { stringify } from 'yaml';
 import { tcpOpen } from '../services/lib/probe.ts';
 import { type BrokerKind, type BrokerSource, createBrokerSource } from './brokers.ts';
+import { benchManyTriggers } from './many-triggers.ts';
 import { summarizeProfile } from './profile-summary.ts';
 import { runSourceBenches } from './sources.ts';
 
@@ -62,6 +63,7 @@ const { values: args } = parseArgs({
     'max-s': { type: 'string' },
     sources: { type: 'boolean', default: false },
     source: { type: 'string', default: 'webhook,kafka,jetstream' },
+    skip: { type: 'string', default: '' },
   },
 });
 /** sink.mjs and load.mjs: ../shared/bench from the repository root, unless --harness says otherwise. */
@@ -379,11 +381,10 @@ async function startHub(
   sinkUrl: string,
   profileDir: string | undefined,
   source: BrokerSource | undefined,
+  /** Hubs given the same namespace run the same trigger (one Kafka consumer group). */
+  namespace = `bench-${Date.now().toString(36)}`,
 ): Promise<System> {
-  const triggersDir = join(workDir, 'triggers');
-  rmSync(triggersDir, { recursive: true, force: true });
-  mkdirSync(triggersDir, { recursive: true });
-  const namespace = `bench-${Date.now().toString(36)}`;
+  const triggersDir = mkdtempSync(join(workDir, 'triggers-'));
   writeFileSync(
     join(triggersDir, 'bench.yaml'),
     stringify({
@@ -653,6 +654,90 @@ function ratio(a: number | null | undefined, b: number | null | undefined): numb
   return a == null || b == null || b === 0 ? null : round(a / b, 2);
 }
 
+function alignRows(lines: string[][]): string {
+  const widths = lines[0]!.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
+  return lines
+    .map((l) =>
+      l.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '),
+    )
+    .join('\n');
+}
+
+/** Kafka → function, saturated, with 1, 2 and 3 hub processes sharing one consumer group. */
+async function benchScaling(redisBase: string, sinkUrl: string, workDir: string) {
+  const redisUrl = withDb(redisBase, DB);
+  const rows = [];
+  for (const hubs of [1, 2, 3]) {
+    const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+    await redis.flushdb().finally(() => redis.disconnect());
+    const source = await createBrokerSource('kafka', stackEnv());
+    const namespace = `bench-scale-${Date.now().toString(36)}`;
+    const systems: System[] = [];
+    try {
+      for (let i = 0; i < hubs; i++)
+        systems.push(await startHub(workDir, redisUrl, sinkUrl, undefined, source, namespace));
+      log(`scaling: ${hubs} hub(s), warm-up (the group settles)`);
+      await source.load(runLabel(`scale${hubs}-warmup`), sinkUrl, { n: WARMUP, timeoutS: LOAD_TIMEOUT_S });
+      const cpu0 = systems.map((system) => cpuMs(system.child.pid!));
+      log(`scaling: ${hubs} hub(s), ${N} events`);
+      const result = await source.load(runLabel(`scale${hubs}`), sinkUrl, { n: N, timeoutS: LOAD_TIMEOUT_S });
+      const cpu = systems.reduce((sum, system, i) => sum + cpuMs(system.child.pid!) - cpu0[i]!, 0);
+      rows.push({
+        hubs,
+        eventsPerS: result.e2e_rate_per_s,
+        p50Ms: result.latency_ms?.p50 ?? null,
+        p99Ms: result.latency_ms?.p99 ?? null,
+        cpuMsPerEvent: round(cpu / Math.max(1, result.accepted - result.lost), 3),
+        lost: result.lost,
+        duplicates: result.duplicates,
+      });
+    } finally {
+      for (const system of systems) await stop(system.child);
+      await source.close();
+    }
+  }
+  return rows;
+}
+
+/** The scaling run (1, 2, 3 hubs) and the 1,000-trigger run, unless --skip names them; their report lines. */
+async function runExtras(redisBase: string, sinkUrl: string, workDir: string): Promise<string[]> {
+  const out: string[] = [];
+  const skipped = new Set(args.skip.split(','));
+  if (!skipped.has('scale')) {
+    const scaling = await benchScaling(redisBase, sinkUrl, workDir);
+    out.push('');
+    out.push(
+      'Kafka → function with 1, 2 and 3 hub processes in one consumer group (saturated, 6 partitions)',
+    );
+    out.push(
+      alignRows([
+        ['hubs', 'events/s', 'p50 ms', 'p99 ms', 'CPU ms/event (all hubs)', 'lost / duplicates'],
+        ...scaling.map((row) => [
+          String(row.hubs),
+          String(row.eventsPerS),
+          String(row.p50Ms),
+          String(row.p99Ms),
+          String(row.cpuMsPerEvent),
+          `${row.lost} / ${row.duplicates}`,
+        ]),
+      ]),
+    );
+    out.push(`SCALING_JSON ${JSON.stringify(scaling)}`);
+  }
+  if (!skipped.has('triggers')) {
+    const many = await benchManyTriggers(1000, withDb(redisBase, DB));
+    out.push('');
+    out.push(
+      `1,000 triggers in one hub: ready ${many.startupToReadyMs} ms after spawn, RSS ${many.rssMiB} MiB settled ` +
+        `(${many.rssAfterEventsMiB} MiB with every trigger's Worker awake after one event each), ` +
+        `${many.delivered} of 1,000 delivered`,
+    );
+    out.push(`TRIGGERS_JSON ${JSON.stringify(many)}`);
+  }
+
+  return out;
+}
+
 function table(results: Partial<Record<System['name'], SystemFigures>>): string {
   const { hub, baseline } = results;
   const rows: Array<[string, (f: SystemFigures) => number | null | undefined, string]> = [
@@ -689,12 +774,7 @@ function table(results: Partial<Record<System['name'], SystemFigures>>): string 
     const b = baseline ? get(baseline) : undefined;
     lines.push([label, fmt(h), fmt(b), fmt(ratio(h, b)), peerValue]);
   }
-  const widths = lines[0]!.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
-  return lines
-    .map((l) =>
-      l.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '),
-    )
-    .join('\n');
+  return alignRows(lines);
 }
 
 async function main(): Promise<void> {
@@ -726,6 +806,7 @@ async function main(): Promise<void> {
   );
   const sinkUrl = `http://127.0.0.1:${sinkPort}`;
   type Results = Partial<Record<System['name'], SystemFigures>>;
+  let extrasOutput: string[] = [];
   const results: Partial<Record<SourceName, Results>> = {};
   const rounds: Partial<Record<SourceName, Partial<Record<System['name'], SystemFigures[]>>>> = {};
   try {
@@ -747,6 +828,8 @@ async function main(): Promise<void> {
       for (const name of systems) medians[name] = medianOf(perSystem[name]!);
       results[sourceName] = medians;
     }
+    // Scaling and many-trigger runs: printed after the main tables.
+    extrasOutput = await runExtras(redisBase, sinkUrl, workDir);
   } finally {
     await stop(sink, 2000);
     statsClient?.disconnect();
@@ -797,6 +880,8 @@ async function main(): Promise<void> {
   console.log('');
   console.log(`BENCH_JSON ${JSON.stringify(summary)}`);
   if (args.out) writeFileSync(args.out, `${JSON.stringify(summary, null, 2)}\n`);
+
+  for (const line of extrasOutput) console.log(line);
 
   if (args.sources) {
     console.log('');
