@@ -208,6 +208,15 @@ export const triggerSpecSchema = z
         rule: '!has(self.delivery) || !has(self.delivery.batch) || !has(self.target.slack)',
         message: 'delivery.batch works with http targets only',
       },
+      {
+        rule: "!has(self.delivery) || !has(self.delivery.batch) || !has(self.target.http) || !has(self.target.http.compatibility) || self.target.http.compatibility == 'none'",
+        message: 'delivery.batch cannot be combined with target.http.compatibility headers',
+      },
+      {
+        // The API server fills defaults before it validates; the guards keep the rule correct without them.
+        rule: `!has(self.delivery) || !has(self.delivery.batch) || (has(self.delivery.concurrency) ? self.delivery.concurrency : 32) * (has(self.delivery.batch.maxEvents) ? self.delivery.batch.maxEvents : 100) <= ${maxActiveBatchedEvents}`,
+        message: `delivery.concurrency × delivery.batch.maxEvents must be at most ${maxActiveBatchedEvents}`,
+      },
     ],
   });
 
