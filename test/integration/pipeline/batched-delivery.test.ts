@@ -131,6 +131,36 @@ describe('batched delivery (delivery.batch)', () => {
     }
   });
 
+  it('sends the open batch at once when the hub shuts down, instead of after maxWaitMs', async () => {
+    const sink = await sinkAnswering();
+    const ns = uniqueNamespace('batch');
+    const hub = await startTestHub(
+      [
+        triggerDoc(ns, 'etl', {
+          source: { webhook: {} },
+          target: { http: { url: sink.url } },
+          delivery: { batch: { maxEvents: 100, maxWaitMs: 60_000 } },
+        }),
+      ],
+      { shutdownDeadlineMs: 20_000 },
+    );
+    let closed = false;
+    try {
+      await postMany(`${hub.url}/webhooks/${ns}/etl`, 5, { headersFor: idHeader('last') });
+      const queue = hub.engine.get(`${ns}/etl`)!.running!.queue.queue;
+      for (let i = 0; i < 300 && (await queue.getActiveCount()) < 5; i++)
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(await queue.getActiveCount()).toBe(5); // all five wait in the open batch
+      expect(sink.received).toHaveLength(0);
+      await hub.close();
+      closed = true;
+      expect(sink.delivered.size).toBe(5);
+      expect(sink.received).toHaveLength(1);
+    } finally {
+      if (!closed) await hub.close();
+    }
+  });
+
   it('with onFailure: split, isolates the one event the function rejects and delivers all the others', async () => {
     const poison = 'webhook/row-poison';
     const sink = await sinkAnswering((request) =>
