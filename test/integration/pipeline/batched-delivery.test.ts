@@ -105,9 +105,10 @@ describe('batched delivery (delivery.batch)', () => {
 
     const [first, second] = sink.received;
     // The events of a failed batch share one backoff, so they come back and are sent together again.
-    expect(second!.ids).toEqual(expect.arrayContaining(first!.ids));
-    const third = sink.received.find((r, index) => index >= 2 && r.ids.includes(first!.ids[0]!))!;
-    expect(third.ids).toEqual(expect.arrayContaining(first!.ids));
+    for (const [index, failedRequest] of [first!, second!].entries()) {
+      const retried = sink.received.slice(index + 1).find((r) => r.ids.includes(failedRequest.ids[0]!));
+      expect(retried?.ids).toEqual(expect.arrayContaining(failedRequest.ids));
+    }
     expect(sink.received.slice(2).every((r) => r.ids.every((id) => sink.delivered.has(id)))).toBe(true);
     const failed = (await (await fetch(`${hub.url}/metrics`)).text()).match(
       /trigger_hub_delivery_failures_total\{trigger="[^"]+\/etl",will_retry="true"\} (\d+)/,
