@@ -11,6 +11,10 @@ export type SendBatch<T> = (items: T[]) => Promise<DeliveryOutcome>;
 export interface BatcherOptions<T> {
   maxEvents: number;
   maxWaitMs: number;
+  /** A batch is cut before an item would take its body past this; an item larger on its own goes alone. */
+  maxBytes?: number;
+  /** The bytes an item adds to the body (required with maxBytes). */
+  sizeOf?: (item: T) => number;
   onFailure: 'retry' | 'split';
   /** Requests in flight at once (delivery.concurrency); batches ready beyond it wait for a slot. */
   maxInFlight: number;
@@ -64,10 +68,11 @@ interface Pending<T> {
   reject: (error: unknown) => void;
 }
 
-/** Collects items into batches of maxEvents, or fewer once the first of them waited maxWaitMs. */
+/** Collects items into batches of maxEvents (or maxBytes), or fewer once the first of them waited maxWaitMs. */
 export class Batcher<T> {
   private readonly options: BatcherOptions<T>;
   private open: Array<Pending<T>> = [];
+  private openBytes = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly ready: Array<Array<Pending<T>>> = [];
   private inFlight = 0;
@@ -78,9 +83,17 @@ export class Batcher<T> {
 
   /** Resolves with the outcome of the request that decided this item. */
   submit(item: T): Promise<DeliveryOutcome> {
+    const { maxBytes, sizeOf } = this.options;
+    const size = maxBytes === undefined || sizeOf === undefined ? 0 : sizeOf(item);
+    if (maxBytes !== undefined && this.open.length > 0 && this.openBytes + size > maxBytes) this.cut();
     return new Promise((resolve, reject) => {
       this.open.push({ item, resolve, reject });
-      if (this.open.length >= this.options.maxEvents) this.cut();
+      this.openBytes += size;
+      if (
+        this.open.length >= this.options.maxEvents ||
+        (maxBytes !== undefined && this.openBytes >= maxBytes)
+      )
+        this.cut();
       else if (this.open.length === 1) this.timer = setTimeout(() => this.cut(), this.options.maxWaitMs);
     });
   }
@@ -96,6 +109,7 @@ export class Batcher<T> {
     if (this.open.length === 0) return;
     this.ready.push(this.open);
     this.open = [];
+    this.openBytes = 0;
     this.pump();
   }
 

@@ -47,6 +47,8 @@ export function createDispatcher(options: DispatcherOptions): Worker<EventJobDat
       ? new Batcher<HubEvent>({
           ...delivery.batch,
           maxInFlight: delivery.concurrency,
+          // The event's share of the JSON array body (its serialization and a comma).
+          sizeOf: (event) => Buffer.byteLength(JSON.stringify(event)) + 1,
           send: (events) => target.deliverBatch!(events),
           onRequest: (size) => instrumentation.emit('delivery.batch', trigger.key, size),
         })

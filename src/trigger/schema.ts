@@ -110,6 +110,12 @@ export const batchSchema = z.object({
     .max(60_000)
     .default(1000)
     .describe('A batch that is not full is sent this long after its first event arrived'),
+  maxBytes: z
+    .int()
+    .min(1024)
+    .max(64 * 1024 * 1024)
+    .default(1024 * 1024)
+    .describe('A batch is sent before its body would grow past this many bytes; a larger event goes alone'),
   onFailure: z
     .enum(['retry', 'split'])
     .default('retry')

@@ -18,6 +18,7 @@ describe('delivery.batch in a Trigger', () => {
     expect(triggers[0]!.trigger.spec.delivery.batch).toEqual({
       maxEvents: 100,
       maxWaitMs: 1000,
+      maxBytes: 1_048_576,
       onFailure: 'retry',
     });
   });

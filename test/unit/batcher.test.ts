@@ -135,6 +135,25 @@ describe('the batch collector', () => {
     expect(requests).toEqual([[1, 2], [3]]);
   });
 
+  it('cuts a batch before maxBytes would be passed; an item too large on its own goes alone', () => {
+    const requests: number[][] = [];
+    const batcher = new Batcher<number>({
+      maxEvents: 100,
+      maxWaitMs: 60_000,
+      maxBytes: 10,
+      sizeOf: (item) => item,
+      onFailure: 'retry',
+      maxInFlight: 10,
+      send: async (items) => {
+        requests.push(items);
+        return { ...ok };
+      },
+    });
+    for (const item of [4, 4, 3, 12, 5, 5, 1]) void batcher.submit(item);
+    batcher.flush();
+    expect(requests).toEqual([[4, 4], [3], [12], [5, 5], [1]]);
+  });
+
   it('flush sends the open batch without waiting', () => {
     const { batcher, requests } = collector({ maxEvents: 10, maxWaitMs: 60_000 });
     void batcher.submit(1);

@@ -83,7 +83,12 @@ describe('the Trigger CRD on a real API server: delivery.batch', () => {
   it('accepts a batch on an http target and fills in its defaults', async () => {
     const { created, message } = await create({ source, target: http, delivery: { batch: {} } });
     expect(message).toBeUndefined();
-    expect(created!.spec.delivery.batch).toEqual({ maxEvents: 100, maxWaitMs: 1000, onFailure: 'retry' });
+    expect(created!.spec.delivery.batch).toEqual({
+      maxEvents: 100,
+      maxWaitMs: 1000,
+      maxBytes: 1_048_576,
+      onFailure: 'retry',
+    });
   });
 
   it('rejects a batch on a Slack target', async () => {

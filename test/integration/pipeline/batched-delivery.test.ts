@@ -73,6 +73,19 @@ describe('batched delivery (delivery.batch)', () => {
     expect(Number(batchCount?.[1])).toBe(requests.length);
   });
 
+  it('keeps every request body within maxBytes', async () => {
+    const sink = await sinkAnswering();
+    const { webhook } = await hubFor(sink, { batch: { maxEvents: 100, maxWaitMs: 200, maxBytes: 4096 } });
+    await postMany(webhook, 200, {
+      headersFor: idHeader('wide'),
+      bodyFor: (i) => ({ i, pad: 'x'.repeat(200) }),
+    });
+    await sink.waitFor(() => sink.delivered.size === 200, 60_000, '200 delivered events');
+    expect(Math.max(...sink.received.map((r) => r.body.length))).toBeLessThanOrEqual(4096);
+    expect(Math.max(...sink.received.map((r) => r.ids.length))).toBeGreaterThan(1);
+    expect([...sink.counts.values()].every((count) => count === 1)).toBe(true);
+  });
+
   it('sends a batch that never fills once its first event waited maxWaitMs', async () => {
     const sink = await sinkAnswering();
     const { webhook } = await hubFor(sink, { batch: { maxEvents: 100, maxWaitMs: 300 } });
