@@ -16,6 +16,8 @@ export interface InstrumentationEvents {
   /** An attempt failed; `willRetry` is false when the event is being dead-lettered. */
   'delivery.failed': [trigger: string, status: number | undefined, durationMs: number, willRetry: boolean];
   'delivery.dead-lettered': [trigger: string, reason: string];
+  /** One batched request was sent with `size` events (split halves count as requests of their own). */
+  'delivery.batch': [trigger: string, size: number];
   'dlq.replayed': [trigger: string, count: number];
   /** A delivery Worker started (+1) or closed (-1); lazy dispatch closes idle ones. */
   'dispatch.workers': [trigger: string, delta: 1 | -1];

@@ -89,6 +89,13 @@ export function createMetrics(instrumentation: Instrumentation, source: QueueSta
     buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 60, 300, 1800, 3600],
     registers: [registry],
   });
+  const batchSize = new Histogram({
+    name: 'trigger_hub_delivery_batch_size',
+    help: 'Events per batched delivery request (delivery.batch; split halves are requests of their own)',
+    labelNames,
+    buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000],
+    registers: [registry],
+  });
   // One read of every queue per scrape feeds both gauges.
   let snapshot: Promise<Array<{ trigger: string; stats: QueueStats }>> | undefined;
   const stats = () => {
@@ -153,6 +160,7 @@ export function createMetrics(instrumentation: Instrumentation, source: QueueSta
   instrumentation.on('delivery.failed', (trigger, _status, _ms, willRetry) =>
     failed.inc({ trigger, will_retry: String(willRetry) }),
   );
+  instrumentation.on('delivery.batch', (trigger, size) => batchSize.observe({ trigger }, size));
   instrumentation.on('delivery.dead-lettered', (trigger, reason) => deadLettered.inc({ trigger, reason }));
   instrumentation.on('dlq.replayed', (trigger, count) => replayed.inc({ trigger }, count));
   const workers = new Gauge({

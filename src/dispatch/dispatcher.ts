@@ -1,9 +1,11 @@
 // The consumer side of a trigger's queue: a BullMQ Worker that delivers each event to the target.
 // A failed attempt goes back as a delayed job (other events keep flowing: no head-of-line blocking);
 // a job out of attempts, or rejected for good, stays in BullMQ's failed set: the dead-letter queue.
+// With delivery.batch, a job's event goes through the collector (batcher.ts) instead of its own request.
 
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Logger } from 'pino';
+import type { HubEvent } from '../envelope/event.ts';
 import type { Instrumentation } from '../instrumentation.ts';
 import type { DeliveredResult, EventJobData, LastAttempt } from '../queue/job.ts';
 import { keyPrefix, queueName } from '../queue/keys.ts';
@@ -12,16 +14,18 @@ import { backoffDelay } from '../retry/backoff.ts';
 import type { Sensor, TriggerRef } from '../sensor/sensor.ts';
 import type { DeliveryOutcome, Target } from '../targets/target.ts';
 import type { DeliverySpec } from '../trigger/schema.ts';
+import { Batcher } from './batcher.ts';
 
 /** A Retry-After longer than this is not believed. */
 const maxRetryAfterMs = 3_600_000;
 
 class DeliveryError extends Error {
-  readonly retryAfterMs: number | undefined;
-  constructor(message: string, retryAfterMs: number | undefined) {
+  /** Retry-After, or the delay shared by the events of one failed batch; else the backoff policy decides. */
+  readonly delayMs: number | undefined;
+  constructor(message: string, delayMs: number | undefined) {
     super(message);
     this.name = 'DeliveryError';
-    this.retryAfterMs = retryAfterMs;
+    this.delayMs = delayMs;
   }
 }
 
@@ -38,6 +42,27 @@ export interface DispatcherOptions {
 
 export function createDispatcher(options: DispatcherOptions): Worker<EventJobData, DeliveredResult> {
   const { trigger, delivery, target, sensor, instrumentation } = options;
+  const batcher =
+    delivery.batch && target.deliverBatch
+      ? new Batcher<HubEvent>({
+          ...delivery.batch,
+          maxInFlight: delivery.concurrency,
+          // The event's share of the JSON array body (its serialization and a comma).
+          sizeOf: (event) => Buffer.byteLength(JSON.stringify(event)) + 1,
+          send: (events) => target.deliverBatch!(events),
+          onRequest: (size) => instrumentation.emit('delivery.batch', trigger.key, size),
+        })
+      : undefined;
+  // One backoff per failed batch request, so its events come back together and form a batch again
+  // (a per-job jitter would scatter them into many small batches).
+  const batchDelays = new WeakMap<DeliveryOutcome, number>();
+  function batchDelay(outcome: DeliveryOutcome, attempt: number): number {
+    const known = batchDelays.get(outcome);
+    if (known !== undefined) return known;
+    const delay = backoffDelay(delivery.backoff, attempt);
+    batchDelays.set(outcome, delay);
+    return delay;
+  }
 
   async function deliver(job: Job<EventJobData, DeliveredResult>): Promise<DeliveredResult> {
     const { event, poison } = job.data;
@@ -59,7 +84,7 @@ export function createDispatcher(options: DispatcherOptions): Worker<EventJobDat
     instrumentation.emit('delivery.started', trigger.key);
     let outcome: DeliveryOutcome;
     try {
-      outcome = await target.deliver(event);
+      outcome = batcher ? await batcher.submit(event) : await target.deliver(event);
     } finally {
       instrumentation.emit('delivery.settled', trigger.key);
     }
@@ -92,7 +117,8 @@ export function createDispatcher(options: DispatcherOptions): Worker<EventJobDat
       await deadLetter(job, last, outcome.retriable ? 'attempts' : 'rejected');
     }
     if (!outcome.retriable) throw new UnrecoverableError(message);
-    throw new DeliveryError(message, outcome.retryAfterMs);
+    const delayMs = outcome.retryAfterMs ?? (batcher ? batchDelay(outcome, job.attemptsMade + 1) : undefined);
+    throw new DeliveryError(message, delayMs);
   }
 
   /** Records what the last attempt saw in the job (the DLQ entry) and runs the sensor's hook. */
@@ -109,7 +135,8 @@ export function createDispatcher(options: DispatcherOptions): Worker<EventJobDat
   const worker = new Worker<EventJobData, DeliveredResult>(queueName(trigger), deliver, {
     connection: options.connection,
     prefix: keyPrefix,
-    concurrency: delivery.concurrency,
+    // Batched: enough jobs active to fill `concurrency` requests of maxEvents each.
+    concurrency: delivery.concurrency * (batcher ? delivery.batch!.maxEvents : 1),
     ...(delivery.rateLimit
       ? { limiter: { max: delivery.rateLimit.max, duration: delivery.rateLimit.durationMs } }
       : {}),
@@ -119,12 +146,14 @@ export function createDispatcher(options: DispatcherOptions): Worker<EventJobDat
     maxStalledCount: 100,
     settings: {
       backoffStrategy: (attemptsMade, _type, error) => {
-        const retryAfter = error instanceof DeliveryError ? error.retryAfterMs : undefined;
-        if (retryAfter !== undefined) return Math.min(retryAfter, maxRetryAfterMs);
+        const delay = error instanceof DeliveryError ? error.delayMs : undefined;
+        if (delay !== undefined) return Math.min(delay, maxRetryAfterMs);
         return backoffDelay(delivery.backoff, attemptsMade);
       },
     },
   });
+  // A closing worker fetches no more jobs: send the open batch now rather than after maxWaitMs.
+  if (batcher) worker.on('closing', () => batcher.flush());
   // Redis outages: the worker reconnects by itself; say so without crashing, once per kind of error a minute.
   let lastError = { message: '', at: 0 };
   worker.on('error', (error) => {

@@ -1,5 +1,7 @@
-// Function endpoints: CloudEvents over HTTP, binary mode (ce-* headers, body = data) by default.
+// Function endpoints: CloudEvents over HTTP, binary mode (ce-* headers, body = data) by default; batched
+// mode (a JSON array of structured events) when the trigger asks for delivery.batch.
 
+import { createHash } from 'node:crypto';
 import { CloudEvent, HTTP } from 'cloudevents';
 import type { HubEvent } from '../envelope/event.ts';
 import { encodeHeaderValue } from '../envelope/header-encoding.ts';
@@ -56,6 +58,21 @@ export function createHttpTarget(spec: HttpTargetSpec, timeoutMs: number): Targe
           ...compatibilityHeaders(spec, event),
           ...message.headers,
           'idempotency-key': event.id,
+        },
+      });
+    },
+    // HubEvent is already the CloudEvents JSON format (flat attributes, `data` or `data_base64`), so the
+    // batch body is the array itself. The key is the same for the same events: a re-sent batch is recognizable.
+    async deliverBatch(events) {
+      const ids = createHash('sha256');
+      for (const event of events) ids.update(event.id).update('\n');
+      return send(spec.url, {
+        timeoutMs,
+        body: JSON.stringify(events),
+        headers: {
+          ...spec.headers,
+          'content-type': 'application/cloudevents-batch+json; charset=utf-8',
+          'idempotency-key': `batch-${ids.digest('base64url')}`,
         },
       });
     },

@@ -20,5 +20,7 @@ export interface DeliveryOutcome {
 
 export interface Target {
   deliver(event: HubEvent): Promise<DeliveryOutcome>;
+  /** Many events in one request (CloudEvents batched mode); only targets that can take a batch have it. */
+  deliverBatch?(events: HubEvent[]): Promise<DeliveryOutcome>;
   close(): Promise<void>;
 }

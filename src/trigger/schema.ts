@@ -99,6 +99,31 @@ export const targetSchema = z
     ],
   });
 
+/** Jobs a batching dispatcher holds active at once (concurrency × maxEvents) are bounded by this. */
+export const maxActiveBatchedEvents = 10_000;
+
+export const batchSchema = z.object({
+  maxEvents: z.int().min(1).max(1000).default(100).describe('At most this many events in one request'),
+  maxWaitMs: z
+    .int()
+    .min(1)
+    .max(60_000)
+    .default(1000)
+    .describe('A batch that is not full is sent this long after its first event arrived'),
+  maxBytes: z
+    .int()
+    .min(1024)
+    .max(64 * 1024 * 1024)
+    .default(1024 * 1024)
+    .describe('A batch is sent before its body would grow past this many bytes; a larger event goes alone'),
+  onFailure: z
+    .enum(['retry', 'split'])
+    .default('retry')
+    .describe(
+      'retry: a failed batch is retried as a whole; split: a batch the function fails (4xx, 500) is halved and each half sent again, so a bad event ends alone in the dead-letter queue',
+    ),
+});
+
 export const deliverySchema = z.object({
   retries: z
     .int()
@@ -132,6 +157,11 @@ export const deliverySchema = z.object({
     .object({ retainDays: z.int().min(1).max(365).default(14) })
     .prefault({})
     .describe('How long dead-lettered events are kept'),
+  batch: batchSchema
+    .optional()
+    .describe(
+      'Deliver up to maxEvents events in one request (a CloudEvents batch, application/cloudevents-batch+json); http targets only',
+    ),
 });
 
 export const scalingProviders = ['hpa', 'keda'] as const;
@@ -184,13 +214,54 @@ export const scalingSchema = z
     'Autoscaling of the target workload on the events this trigger delivers (cluster mode; docs/scaling.md)',
   );
 
-export const triggerSpecSchema = z.object({
-  source: sourceSchema,
-  filter: filterSchema.optional(),
-  target: targetSchema,
-  delivery: deliverySchema.prefault({}),
-  scaling: scalingSchema.optional(),
-});
+export const triggerSpecSchema = z
+  .object({
+    source: sourceSchema,
+    filter: filterSchema.optional(),
+    target: targetSchema,
+    delivery: deliverySchema.prefault({}),
+    scaling: scalingSchema.optional(),
+  })
+  .superRefine((spec, ctx) => {
+    const { batch } = spec.delivery;
+    if (batch === undefined) return;
+    const issue = (message: string) => ctx.addIssue({ code: 'custom', path: ['delivery', 'batch'], message });
+    if (spec.target.slack) issue('batch works with http targets only: a Slack message renders one event');
+    if (spec.target.http && spec.target.http.compatibility !== 'none')
+      issue(
+        `batch cannot be combined with target.http.compatibility ${spec.target.http.compatibility}: its headers describe one event`,
+      );
+    // `ordering` (one in-flight event per key) and a batch of many events in flight contradict each other.
+    if ((spec.delivery as { ordering?: unknown }).ordering !== undefined)
+      issue('batch cannot be combined with ordering: ordered delivery sends one event per key at a time');
+    const kind = sourceKindOf(spec);
+    if ((spec.source[kind] as { responseTopic?: unknown } | undefined)?.responseTopic !== undefined)
+      issue(
+        `batch cannot be combined with source.${kind}.responseTopic: a batch gets one response, not one per event`,
+      );
+    const active = spec.delivery.concurrency * batch.maxEvents;
+    if (active > maxActiveBatchedEvents)
+      issue(
+        `concurrency × batch.maxEvents is ${active} events in flight; at most ${maxActiveBatchedEvents}: lower delivery.concurrency (batches in flight) or batch.maxEvents`,
+      );
+  })
+  .meta({
+    'x-kubernetes-validations': [
+      {
+        rule: '!has(self.delivery) || !has(self.delivery.batch) || !has(self.target.slack)',
+        message: 'delivery.batch works with http targets only',
+      },
+      {
+        rule: "!has(self.delivery) || !has(self.delivery.batch) || !has(self.target.http) || !has(self.target.http.compatibility) || self.target.http.compatibility == 'none'",
+        message: 'delivery.batch cannot be combined with target.http.compatibility headers',
+      },
+      {
+        // The API server fills defaults before it validates; the guards keep the rule correct without them.
+        rule: `!has(self.delivery) || !has(self.delivery.batch) || (has(self.delivery.concurrency) ? self.delivery.concurrency : 32) * (has(self.delivery.batch.maxEvents) ? self.delivery.batch.maxEvents : 100) <= ${maxActiveBatchedEvents}`,
+        message: `delivery.concurrency × delivery.batch.maxEvents must be at most ${maxActiveBatchedEvents}`,
+      },
+    ],
+  });
 
 const condition = z.object({
   type: z.string(),
@@ -238,6 +309,7 @@ export type Trigger = z.output<typeof triggerSchema>;
 export type TriggerSpec = z.output<typeof triggerSpecSchema>;
 export type DeliverySpec = z.output<typeof deliverySchema>;
 export type ScalingSpec = z.output<typeof scalingSchema>;
+export type BatchSpec = z.output<typeof batchSchema>;
 export type FilterSpec = z.output<typeof filterSchema>;
 export type TargetSpec = z.output<typeof targetSchema>;
 export type TriggerStatus = z.output<typeof triggerStatusSchema>;

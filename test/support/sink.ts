@@ -8,6 +8,8 @@ export interface Received {
   body: Buffer;
   /** ce-id (binary mode) or the id of a structured CloudEvent. */
   id: string | undefined;
+  /** The id of every event in the request: [id] for one event, all of them for a CloudEvents batch. */
+  ids: string[];
   at: number;
 }
 
@@ -23,7 +25,7 @@ export interface Sink {
   url: string;
   port: number;
   received: Received[];
-  /** How many times each id arrived (answered 2xx or not). */
+  /** How many times each id arrived (answered 2xx or not; batches count each event). */
   counts: Map<string, number>;
   /** Ids answered with 2xx. */
   delivered: Set<string>;
@@ -32,13 +34,16 @@ export interface Sink {
   close(): Promise<void>;
 }
 
-function idOf(headers: IncomingHttpHeaders, body: Buffer): string | undefined {
+function idsOf(headers: IncomingHttpHeaders, body: Buffer): { id: string | undefined; ids: string[] } {
   const header = headers['ce-id'];
-  if (typeof header === 'string') return header;
+  if (typeof header === 'string') return { id: header, ids: [header] };
   try {
-    return (JSON.parse(body.toString('utf8')) as { id?: string }).id;
+    const parsed = JSON.parse(body.toString('utf8')) as { id?: string } | Array<{ id?: string }>;
+    if (Array.isArray(parsed))
+      return { id: undefined, ids: parsed.flatMap((event) => (event.id === undefined ? [] : [event.id])) };
+    return { id: parsed.id, ids: parsed.id === undefined ? [] : [parsed.id] };
   } catch {
-    return undefined;
+    return { id: undefined, ids: [] };
   }
 }
 
@@ -59,14 +64,14 @@ export async function startSink(
       const entry: Received = {
         headers: request.headers,
         body,
-        id: idOf(request.headers, body),
+        ...idsOf(request.headers, body),
         at: Date.now(),
       };
       sink.received.push(entry);
-      if (entry.id !== undefined) sink.counts.set(entry.id, (sink.counts.get(entry.id) ?? 0) + 1);
+      for (const id of entry.ids) sink.counts.set(id, (sink.counts.get(id) ?? 0) + 1);
       const reply = sink.respond(entry);
       const answer = () => {
-        if (entry.id !== undefined && reply.status >= 200 && reply.status < 300) sink.delivered.add(entry.id);
+        if (reply.status >= 200 && reply.status < 300) for (const id of entry.ids) sink.delivered.add(id);
         response.writeHead(reply.status, reply.headers).end(reply.body ?? '');
       };
       if (reply.delayMs) setTimeout(answer, reply.delayMs);
