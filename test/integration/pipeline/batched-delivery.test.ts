@@ -67,7 +67,7 @@ describe('batched delivery (delivery.batch)', () => {
     });
 
     const metrics = await (await fetch(`${hub.url}/metrics`)).text();
-    const delivered = /trigger_hub_events_delivered_total\{trigger="[^"]+\/etl"\} (\d+)/.exec(metrics);
+    const delivered = /trigger_hub_events_delivered_total\{trigger="[^"]+\/etl"[^}]*\} (\d+)/.exec(metrics);
     expect(Number(delivered?.[1])).toBe(1000);
     const batchCount = /trigger_hub_delivery_batch_size_count\{trigger="[^"]+\/etl"\} (\d+)/.exec(metrics);
     expect(Number(batchCount?.[1])).toBe(requests.length);
