@@ -11,6 +11,7 @@ import type { Instrumentation } from '../instrumentation.ts';
 import { EventQueue } from '../queue/event-queue.ts';
 import type { EventJobData } from '../queue/job.ts';
 import { triggerStateKey } from '../queue/keys.ts';
+import { OrderedQueue, releaseOrderedBacklog } from '../queue/ordered-queue.ts';
 import type { RedisClient } from '../queue/redis.ts';
 import { builtinSensors } from '../registry.ts';
 import type {
@@ -43,7 +44,8 @@ export function triggerRef(trigger: Trigger): TriggerRef {
 export class RunningTrigger {
   readonly ref: TriggerRef;
   readonly trigger: Trigger;
-  readonly queue: EventQueue;
+  /** Per-key ordered delivery wraps the same BullMQ queue (src/queue/ordered-queue.ts). */
+  readonly queue: EventQueue | OrderedQueue;
   private readonly env: TriggerEnvironment;
   private readonly target: Target;
   private readonly log: Logger;
@@ -58,7 +60,12 @@ export class RunningTrigger {
     this.ref = triggerRef(trigger);
     this.log = env.log.child({ trigger: this.ref.key, source: sourceKindOf(trigger.spec) });
     this.target = createTarget(trigger.spec.target, trigger.spec.delivery);
-    this.queue = new EventQueue(this.ref, env.producer, trigger.spec.delivery);
+    const events = new EventQueue(this.ref, env.producer, trigger.spec.delivery);
+    const ordering = trigger.spec.delivery.ordering;
+    this.queue =
+      ordering?.mode === 'per-key'
+        ? new OrderedQueue({ trigger: this.ref, connection: env.producer, events, ordering, log: this.log })
+        : events;
   }
 
   /**
@@ -91,6 +98,19 @@ export class RunningTrigger {
           log: this.log,
         });
       }
+      if (this.queue instanceof OrderedQueue) {
+        if (this.dispatcher) this.queue.attach(this.dispatcher);
+        this.queue.startRepair();
+      } else {
+        // Events left in key FIFOs by an ordered configuration of this trigger: not lost by switching it off.
+        releaseOrderedBacklog(this.ref, env.producer, this.queue).then(
+          (released) => {
+            if (released > 0)
+              this.log.info({ released }, 'ordering off: queued the events left in key FIFOs');
+          },
+          (error: unknown) => this.log.warn({ err: error }, 'could not check for events left in key FIFOs'),
+        );
+      }
       await this.sensor.start();
     } catch (error) {
       await this.stop(0).catch(() => {});
@@ -114,7 +134,7 @@ export class RunningTrigger {
 
 function createEmit(
   ref: TriggerRef,
-  queue: EventQueue,
+  queue: EventQueue | OrderedQueue,
   filter: ReturnType<typeof compileFilter>,
   instrumentation: Instrumentation,
 ): Emit {

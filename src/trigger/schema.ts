@@ -99,6 +99,37 @@ export const targetSchema = z
     ],
   });
 
+/** Attributes that cannot order anything: every event has its own id, data is no key. */
+const unorderableAttributes = new Set(['id', 'data', 'specversion', 'time']);
+
+export const orderingSchema = z
+  .object({
+    mode: z
+      .enum(['none', 'per-key'])
+      .describe('per-key: one in-flight delivery per key, in enqueue order; none: concurrent (the default)'),
+    key: z
+      .string()
+      .regex(/^[a-z0-9]{1,20}$/, 'a CloudEvents attribute or extension name (a-z, 0-9, at most 20)')
+      .refine((name) => !unorderableAttributes.has(name), {
+        message: 'id, data, specversion and time are not keys',
+      })
+      .meta({
+        'x-kubernetes-validations': [
+          {
+            rule: `!(self in [${[...unorderableAttributes].map((name) => `'${name}'`).join(', ')}])`,
+            message: 'id, data, specversion and time are not keys',
+          },
+        ],
+      })
+      .default('partitionkey')
+      .describe(
+        'The attribute whose value is the key (default partitionkey: the Kafka message key, the Kinesis partition key); events without it fall back to the Kafka partition, then the subject',
+      ),
+  })
+  .describe(
+    'Per-key ordered delivery: a failing event (its retries and backoff) holds back only its own key; once it is delivered or dead-lettered the key moves on',
+  );
+
 export const deliverySchema = z.object({
   retries: z
     .int()
@@ -132,6 +163,7 @@ export const deliverySchema = z.object({
     .object({ retainDays: z.int().min(1).max(365).default(14) })
     .prefault({})
     .describe('How long dead-lettered events are kept'),
+  ordering: orderingSchema.optional(),
 });
 
 export const scalingSchema = z
@@ -200,6 +232,7 @@ export const triggerSchema = z.object({
 export type Trigger = z.output<typeof triggerSchema>;
 export type TriggerSpec = z.output<typeof triggerSpecSchema>;
 export type DeliverySpec = z.output<typeof deliverySchema>;
+export type OrderingSpec = z.output<typeof orderingSchema>;
 export type FilterSpec = z.output<typeof filterSchema>;
 export type TargetSpec = z.output<typeof targetSchema>;
 export type TriggerStatus = z.output<typeof triggerStatusSchema>;
