@@ -1,6 +1,7 @@
 // Per-key ordered delivery at the queue level, against the stack's Redis: re-emits neither block a key nor
 // deliver twice, and what a crash can leave between two steps (a head without a job, a finished head not
-// popped) is repaired when a hub starts. The Kafka end-to-end tests are in ordered-delivery.test.ts.
+// popped) is repaired when a hub starts. Also on the Redis Cluster (TH_SERVICES=redis,redis-cluster). The Kafka
+// end-to-end tests are in ordered-delivery.test.ts.
 
 import { Worker } from 'bullmq';
 import { pino } from 'pino';
@@ -64,14 +65,23 @@ describe('ordered queue', () => {
     for (const close of cleanup.splice(0).reverse()) await close();
   });
 
-  async function orderedHub(ns: string, sink: Sink, delivery: Record<string, unknown> = {}): Promise<Hub> {
-    const hub = await startTestHub([
-      triggerDoc(ns, 'fn', {
-        source: { webhook: {} },
-        target: { http: { url: sink.url } },
-        delivery: { ordering, retries: 3, backoff: { initialMs: 100, maxMs: 500 }, ...delivery },
-      }),
-    ]);
+  async function orderedHub(
+    ns: string,
+    sink: Sink,
+    delivery: Record<string, unknown> = {},
+    names = ['fn'],
+    config: Parameters<typeof startTestHub>[1] = {},
+  ): Promise<Hub> {
+    const hub = await startTestHub(
+      names.map((name) =>
+        triggerDoc(ns, name, {
+          source: { webhook: {} },
+          target: { http: { url: sink.url } },
+          delivery: { ordering, retries: 3, backoff: { initialMs: 100, maxMs: 500 }, ...delivery },
+        }),
+      ),
+      config,
+    );
     cleanup.push(() => hub.close());
     return hub;
   }
@@ -164,5 +174,38 @@ describe('ordered queue', () => {
     await orderedHub(ns, sink, { ordering: { mode: 'none' } });
     await sink.waitFor(() => sink.delivered.size === 20, 60_000, 'all 20 events');
     expect(await pendingInRedis(`${ns}/fn`)).toBe(0);
+  });
+
+  it('works the same on a Redis Cluster: every trigger keeps its FIFOs in its own slot', async () => {
+    const nodes = process.env.TH_REDIS_CLUSTER_NODES;
+    if (!nodes)
+      throw new Error('TH_REDIS_CLUSTER_NODES is not set: run with TH_SERVICES=redis,redis-cluster');
+    const sink = await startSink();
+    cleanup.push(() => sink.close());
+    const ns = uniqueNamespace('ord-cluster');
+    const names = ['alpha', 'beta', 'gamma'];
+    const hub = await orderedHub(ns, sink, {}, names, {
+      redisUrl: undefined,
+      redisClusterNodes: nodes.split(','),
+    });
+    const keys = ['a', 'b', 'c'];
+    const perTrigger = (name: string) =>
+      events(keys, 0, 20).map(({ event }) => ({ event: { ...event, id: `${name}/${event.id}` } }));
+    for (const name of names) {
+      const queue = hub.engine.get(`${ns}/${name}`)!.running!.queue;
+      await queue.enqueue(perTrigger(name));
+      await queue.enqueue(perTrigger(name)); // a re-emit: no-ops
+    }
+    const total = names.length * keys.length * 20;
+    await sink.waitFor(() => sink.delivered.size === total, 90_000, `${total} deliveries`);
+    expect(sink.received.length).toBe(total);
+    const seqs = new Map<string, number[]>();
+    for (const request of sink.received) {
+      const { key, seq } = JSON.parse(request.body.toString()) as { key: string; seq: number };
+      const trigger = request.id!.split('/')[0]!;
+      seqs.set(`${trigger}/${key}`, [...(seqs.get(`${trigger}/${key}`) ?? []), seq]);
+    }
+    expect(seqs.size).toBe(names.length * keys.length);
+    for (const [key, list] of seqs) expect(list, key).toEqual(range(0, 20));
   });
 });
