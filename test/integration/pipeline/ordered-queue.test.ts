@@ -5,19 +5,21 @@
 
 import { Worker } from 'bullmq';
 import { pino } from 'pino';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { HubEvent } from '../../../src/envelope/event.ts';
 import type { Hub } from '../../../src/hub.ts';
 import { EventQueue } from '../../../src/queue/event-queue.ts';
 import type { EventJobData } from '../../../src/queue/job.ts';
 import { keyPrefix, orderedKeys, queueName } from '../../../src/queue/keys.ts';
 import { OrderedQueue } from '../../../src/queue/ordered-queue.ts';
-import { createRedis } from '../../../src/queue/redis.ts';
+import { createRedis, readyWithin } from '../../../src/queue/redis.ts';
 import { deliverySchema } from '../../../src/trigger/schema.ts';
 import { redisUrl, startTestHub, triggerDoc, uniqueNamespace } from '../../support/hub.ts';
 import { type Sink, startSink } from '../../support/sink.ts';
 
+// A producer connection, like the hub's: it fails fast, so wait until it is up.
 const redis = createRedis({ url: redisUrl() }, 'producer');
+beforeAll(() => readyWithin(redis, 10_000));
 afterAll(() => redis.disconnect());
 
 const ordering = { mode: 'per-key', key: 'partitionkey' } as const;
