@@ -11,6 +11,7 @@ import type { Instrumentation } from '../instrumentation.ts';
 import { EventQueue } from '../queue/event-queue.ts';
 import type { EventJobData } from '../queue/job.ts';
 import { queueName, triggerStateKey } from '../queue/keys.ts';
+import { OrderedQueue, releaseOrderedBacklog } from '../queue/ordered-queue.ts';
 import type { RedisClient } from '../queue/redis.ts';
 import { builtinSensors } from '../registry.ts';
 import type {
@@ -47,7 +48,8 @@ export function triggerRef(trigger: Trigger): TriggerRef {
 export class RunningTrigger {
   readonly ref: TriggerRef;
   readonly trigger: Trigger;
-  readonly queue: EventQueue;
+  /** Per-key ordered delivery wraps the same BullMQ queue (src/queue/ordered-queue.ts). */
+  readonly queue: EventQueue | OrderedQueue;
   private readonly env: TriggerEnvironment;
   private readonly target: Target;
   private readonly log: Logger;
@@ -62,7 +64,12 @@ export class RunningTrigger {
     this.ref = triggerRef(trigger);
     this.log = env.log.child({ trigger: this.ref.key, source: sourceKindOf(trigger.spec) });
     this.target = createTarget(trigger.spec.target, trigger.spec.delivery);
-    this.queue = new EventQueue(this.ref, env.producer, trigger.spec.delivery);
+    const events = new EventQueue(this.ref, env.producer, trigger.spec.delivery);
+    const ordering = trigger.spec.delivery.ordering;
+    this.queue =
+      ordering?.mode === 'per-key'
+        ? new OrderedQueue({ trigger: this.ref, connection: env.producer, events, ordering, log: this.log })
+        : events;
   }
 
   /**
@@ -96,6 +103,8 @@ export class RunningTrigger {
             instrumentation: env.instrumentation,
             log: this.log,
           });
+          // Per-key order moves a key on when its head job finishes (every Worker, lazy ones too).
+          if (this.queue instanceof OrderedQueue) this.queue.attach(worker);
           env.instrumentation.emit('dispatch.workers', this.ref.key, 1);
           worker.once('closed', () => env.instrumentation.emit('dispatch.workers', this.ref.key, -1));
           return worker;
@@ -117,6 +126,18 @@ export class RunningTrigger {
               idleMs: env.dispatchIdleMs ?? 30_000,
             })
           : eagerDispatch(createWorker());
+      }
+      if (this.queue instanceof OrderedQueue) {
+        this.queue.startRepair();
+      } else {
+        // Events left in key FIFOs by an ordered configuration of this trigger: not lost by switching it off.
+        releaseOrderedBacklog(this.ref, env.producer, this.queue).then(
+          (released) => {
+            if (released > 0)
+              this.log.info({ released }, 'ordering off: queued the events left in key FIFOs');
+          },
+          (error: unknown) => this.log.warn({ err: error }, 'could not check for events left in key FIFOs'),
+        );
       }
       await this.sensor.start();
     } catch (error) {
@@ -141,7 +162,7 @@ export class RunningTrigger {
 
 function createEmit(
   ref: TriggerRef,
-  queue: EventQueue,
+  queue: EventQueue | OrderedQueue,
   filter: ReturnType<typeof compileFilter>,
   instrumentation: Instrumentation,
 ): Emit {

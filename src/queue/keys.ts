@@ -18,3 +18,21 @@ export function triggerKeyOfQueue(name: string): string | undefined {
 export function triggerStateKey(trigger: Pick<TriggerRef, 'key'>, ...parts: string[]): string {
   return [keyPrefix, queueName(trigger), ...parts].join(':');
 }
+
+/** The BullMQ job hash of `jobId` (an encoded event id) in the trigger's queue. */
+export function jobKey(trigger: Pick<TriggerRef, 'key'>, jobId: string): string {
+  return [keyPrefix, queueName(trigger), jobId].join(':');
+}
+
+/**
+ * Per-key ordered delivery (src/queue/ordered-queue.ts): the pending events by job id, the set of ordering
+ * keys with pending events, and one FIFO list of job ids per ordering key. Event ids always contain `/`, so
+ * no BullMQ job key can collide with these.
+ */
+export function orderedKeys(trigger: Pick<TriggerRef, 'key'>) {
+  return {
+    events: triggerStateKey(trigger, 'ordered', 'events'),
+    keys: triggerStateKey(trigger, 'ordered', 'keys'),
+    list: (orderingKey: string) => triggerStateKey(trigger, 'ordered', 'key', orderingKey),
+  };
+}

@@ -124,6 +124,37 @@ export const batchSchema = z.object({
     ),
 });
 
+/** Attributes that cannot order anything: every event has its own id, data is no key. */
+const unorderableAttributes = new Set(['id', 'data', 'specversion', 'time']);
+
+export const orderingSchema = z
+  .object({
+    mode: z
+      .enum(['none', 'per-key'])
+      .describe('per-key: one in-flight delivery per key, in enqueue order; none: concurrent (the default)'),
+    key: z
+      .string()
+      .regex(/^[a-z0-9]{1,20}$/, 'a CloudEvents attribute or extension name (a-z, 0-9, at most 20)')
+      .refine((name) => !unorderableAttributes.has(name), {
+        message: 'id, data, specversion and time are not keys',
+      })
+      .meta({
+        'x-kubernetes-validations': [
+          {
+            rule: `!(self in [${[...unorderableAttributes].map((name) => `'${name}'`).join(', ')}])`,
+            message: 'id, data, specversion and time are not keys',
+          },
+        ],
+      })
+      .default('partitionkey')
+      .describe(
+        'The attribute whose value is the key (default partitionkey: the Kafka message key, the Kinesis partition key); events without it fall back to the Kafka partition, then the subject',
+      ),
+  })
+  .describe(
+    'Per-key ordered delivery: a failing event (its retries and backoff) holds back only its own key; once it is delivered or dead-lettered the key moves on',
+  );
+
 export const deliverySchema = z.object({
   retries: z
     .int()
@@ -162,6 +193,8 @@ export const deliverySchema = z.object({
     .describe(
       'Deliver up to maxEvents events in one request (a CloudEvents batch, application/cloudevents-batch+json); http targets only',
     ),
+
+  ordering: orderingSchema.optional(),
 });
 
 export const scalingProviders = ['hpa', 'keda'] as const;
@@ -232,8 +265,10 @@ export const triggerSpecSchema = z
         `batch cannot be combined with target.http.compatibility ${spec.target.http.compatibility}: its headers describe one event`,
       );
     // `ordering` (one in-flight event per key) and a batch of many events in flight contradict each other.
-    if ((spec.delivery as { ordering?: unknown }).ordering !== undefined)
-      issue('batch cannot be combined with ordering: ordered delivery sends one event per key at a time');
+    if (spec.delivery.ordering?.mode === 'per-key')
+      issue(
+        'batch cannot be combined with per-key ordering: ordered delivery sends one event per key at a time',
+      );
     const kind = sourceKindOf(spec);
     if ((spec.source[kind] as { responseTopic?: unknown } | undefined)?.responseTopic !== undefined)
       issue(
@@ -310,6 +345,8 @@ export type TriggerSpec = z.output<typeof triggerSpecSchema>;
 export type DeliverySpec = z.output<typeof deliverySchema>;
 export type ScalingSpec = z.output<typeof scalingSchema>;
 export type BatchSpec = z.output<typeof batchSchema>;
+
+export type OrderingSpec = z.output<typeof orderingSchema>;
 export type FilterSpec = z.output<typeof filterSchema>;
 export type TargetSpec = z.output<typeof targetSchema>;
 export type TriggerStatus = z.output<typeof triggerStatusSchema>;

@@ -37,14 +37,15 @@ describe('delivery.batch in a Trigger', () => {
     expect(invalid[0]!.error).toMatch(/spec\.delivery\.batch: batch works with http targets only/);
   });
 
-  // delivery.ordering comes from another branch; until it is in the schema the field is stripped as unknown.
-  it.skipIf(!('ordering' in deliverySchema.shape))('rejects ordered delivery', () => {
+  it('rejects per-key ordered delivery', () => {
     const { invalid } = parse({
       source: webhook,
       target: http,
       delivery: { batch: {}, ordering: { mode: 'per-key' } },
     });
-    expect(invalid[0]!.error).toMatch(/spec\.delivery\.batch: batch cannot be combined with ordering/);
+    expect(invalid[0]!.error).toMatch(
+      /spec\.delivery\.batch: batch cannot be combined with per-key ordering/,
+    );
   });
 
   it('rejects per-event compatibility headers and a response topic (one answer per batch, not per event)', () => {
