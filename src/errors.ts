@@ -25,6 +25,17 @@ export const errorCodes = {
   TH_ERR_REDIS_MISSING: { status: 500, retriable: false, summary: 'redis-server is not installed' },
   TH_ERR_INTERNAL: { status: 500, retriable: true, summary: 'an unexpected error; nothing was accepted' },
   TH_ERR_CONFIG: { status: 500, retriable: false, summary: 'invalid hub configuration' },
+  TH_ERR_BACKFILL_UNSUPPORTED: {
+    status: 422,
+    retriable: false,
+    summary: "the trigger's source is not replayable at the source",
+  },
+  TH_ERR_BACKFILL_CONFLICT: {
+    status: 409,
+    retriable: false,
+    summary: 'the trigger already has a running backfill',
+  },
+  TH_ERR_UNKNOWN_BACKFILL: { status: 404, retriable: false, summary: 'no such backfill' },
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;

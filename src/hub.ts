@@ -3,6 +3,7 @@
 
 import type { FastifyInstance } from 'fastify';
 import { type Logger, pino } from 'pino';
+import { BackfillManager } from './backfill/manager.ts';
 import type { HubConfig } from './config.ts';
 import { Engine } from './engine/engine.ts';
 import { Instrumentation } from './instrumentation.ts';
@@ -21,6 +22,7 @@ import { type LocalRedis, startLocalRedis } from './standalone/local-redis.ts';
 
 export interface Hub {
   engine: Engine;
+  backfills: BackfillManager;
   server: FastifyInstance;
   instrumentation: Instrumentation;
   log: Logger;
@@ -78,6 +80,15 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     { producer, workerConnection, webhooks, instrumentation, log, dispatch: options.dispatch ?? true },
     { stopDeadlineMs: config.shutdownDeadlineMs },
   );
+  const backfills = new BackfillManager({
+    engine,
+    producer,
+    workerConnection,
+    instrumentation,
+    log,
+    run: options.dispatch ?? true,
+    stopDeadlineMs: config.shutdownDeadlineMs,
+  });
   const metrics = createMetrics(instrumentation, {
     queueStats: () =>
       Promise.all(
@@ -93,6 +104,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const server = buildServer({
     log,
     engine,
+    backfills,
     instrumentation,
     webhooks,
     metrics,
@@ -103,8 +115,12 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const url = await server.listen({ host: config.host, port: config.port });
   log.info({ url }, 'trigger hub listening');
 
+  // Backfills that were running when this hub (or another) stopped resume now, from their cursors.
+  if (options.dispatch ?? true) void backfills.scan();
+
   return {
     engine,
+    backfills,
     server,
     instrumentation,
     log,
@@ -113,6 +129,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     url,
     async close() {
       await server.close();
+      await backfills.close();
       await engine.stop();
       producer.disconnect();
       workerConnection.disconnect();

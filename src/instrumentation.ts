@@ -14,6 +14,9 @@ export interface InstrumentationEvents {
   'delivery.failed': [trigger: string, status: number | undefined, durationMs: number, willRetry: boolean];
   'delivery.dead-lettered': [trigger: string, reason: string];
   'dlq.replayed': [trigger: string, count: number];
+  /** A backfill's deliveries: kept apart from the live ones (their events are old on purpose). */
+  'backfill.delivered': [trigger: string, durationMs: number];
+  'backfill.dead-lettered': [trigger: string, reason: string];
 }
 
 export class Instrumentation extends EventEmitter<InstrumentationEvents> {}

@@ -44,9 +44,10 @@ export class RunningTrigger {
   readonly ref: TriggerRef;
   readonly trigger: Trigger;
   readonly queue: EventQueue;
+  /** The target, shared with the trigger's backfills (one connection pool). */
+  readonly target: Target;
+  readonly log: Logger;
   private readonly env: TriggerEnvironment;
-  private readonly target: Target;
-  private readonly log: Logger;
   private sensor: Sensor | undefined;
   private dispatcher: Worker<EventJobData> | undefined;
   private readonly abort = new AbortController();
@@ -96,6 +97,20 @@ export class RunningTrigger {
       await this.stop(0).catch(() => {});
       throw error;
     }
+  }
+
+  /** The sensor's delivery hooks (reply and error topics), for the trigger's backfill dispatcher too. */
+  deliveryHooks(): Pick<Sensor, 'onDelivered' | 'onDeadLettered'> {
+    const sensor = this.sensor;
+    return {
+      ...(sensor?.onDelivered ? { onDelivered: sensor.onDelivered.bind(sensor) } : {}),
+      ...(sensor?.onDeadLettered ? { onDeadLettered: sensor.onDeadLettered.bind(sensor) } : {}),
+    };
+  }
+
+  /** Aborted when the trigger is stopped (or replaced by a changed version). */
+  get signal(): AbortSignal {
+    return this.abort.signal;
   }
 
   health(): SensorHealth {

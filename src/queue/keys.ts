@@ -18,3 +18,14 @@ export function triggerKeyOfQueue(name: string): string | undefined {
 export function triggerStateKey(trigger: Pick<TriggerRef, 'key'>, ...parts: string[]): string {
   return [keyPrefix, queueName(trigger), ...parts].join(':');
 }
+
+/**
+ * The BullMQ queue a trigger's backfills are delivered from: apart from the live queue (the live stream never
+ * waits behind a backfill) but in the same hash slot (`{namespace/name}` is still the hash tag).
+ */
+export function backfillQueueName(trigger: Pick<TriggerRef, 'key'>): string {
+  return `${queueName(trigger)}-backfill`;
+}
+
+/** Trigger keys that have a running backfill: one set for the hub, scanned to resume backfills. */
+export const activeBackfillsKey = `${keyPrefix}:backfills:active`;
