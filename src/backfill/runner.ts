@@ -105,7 +105,8 @@ export async function runBackfill(context: RunnerContext): Promise<void> {
     let readDone = record.readDone;
     if (!readDone) {
       await retry(
-        async () => {
+        async (attempt) => {
+          readAttempts = attempt;
           const reader = context.createReader(spec.source[sourceKindOf(spec)], {
             trigger: running.ref,
             from: record.from,
@@ -130,7 +131,7 @@ export async function runBackfill(context: RunnerContext): Promise<void> {
         {
           signal,
           retriable: (error) =>
-            (!(error instanceof HubError) || error.retriable) && (readAttempts += 1) < maxReadAttempts,
+            (!(error instanceof HubError) || error.retriable) && readAttempts < maxReadAttempts,
           onRetry: (error, attempt, delayMs) =>
             log.warn({ err: error, attempt, delayMs }, 'backfill read failed; resuming from its cursor'),
         },

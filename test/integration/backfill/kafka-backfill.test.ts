@@ -11,6 +11,7 @@ import { ids } from '../../../src/envelope/ids.ts';
 import type { Hub } from '../../../src/hub.ts';
 import {
   freePort,
+  runCli,
   spawnHub,
   startTestHub,
   triggerDoc,
@@ -301,6 +302,45 @@ describe('kafka backfill', () => {
       60_000,
       'the next backfill to complete',
     );
+  });
+
+  it('the CLI prints progress until done, lists backfills and cancels one', async () => {
+    const trigger = `${namespace}/etl`;
+    const dry = await runCli([
+      'backfill',
+      trigger,
+      '--from',
+      new Date(timeOf(0)).toISOString(),
+      '--to',
+      new Date(timeOf(90)).toISOString(),
+      '--dry-run',
+      '--url',
+      hub.url,
+    ]);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(/completed \(dry run\): 90 of ~90 records read, 90 would be delivered/);
+    expect(dry.stderr).toContain(`trigger-hub backfill cancel ${trigger} bf`);
+    const started = await runCli([
+      'backfill',
+      trigger,
+      '--from',
+      '1:0',
+      '--rate',
+      '1',
+      '--detach',
+      '--url',
+      hub.url,
+    ]);
+    expect(started.code, started.stderr).toBe(0);
+    const id = started.stdout.trim();
+    const listed = await runCli(['backfill', 'list', trigger, '--url', hub.url]);
+    expect(listed.stdout).toMatch(new RegExp(`${id}\\s+running`));
+    const cancelled = await runCli(['backfill', 'cancel', trigger, id, '--url', hub.url]);
+    expect(cancelled.code, cancelled.stderr).toBe(0);
+    expect(cancelled.stdout).toContain(`${id} cancelled (cancelled by request)`);
+    const unsupported = await runCli(['backfill', 'nope/etl', '--from', '0:0', '--url', hub.url]);
+    expect(unsupported.code).toBe(1);
+    expect(unsupported.stderr).toContain('TH_ERR_UNKNOWN_TRIGGER');
   });
 
   it('refuses a second running backfill, a bad range and an unknown trigger with clear codes', async () => {
