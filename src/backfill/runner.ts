@@ -6,7 +6,7 @@
 // ids make that a no-op for what is already there (or was delivered: completed jobs are kept for the
 // de-duplication window).
 
-import { Queue } from 'bullmq';
+import { Queue, type Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { createDispatcher } from '../dispatch/dispatcher.ts';
 import { dispatchShutdown } from '../dispatch/shutdown.ts';
@@ -33,6 +33,8 @@ const minBuffered = 2000;
 /** A failing source (broker away) is retried this many times, resuming from the cursor, before failing. */
 const maxReadAttempts = 6;
 const pollMs = 500;
+/** How often the backfill lane looks at the live queue's backlog. */
+const yieldCheckMs = 250;
 
 export interface RunnerContext {
   record: BackfillRecord;
@@ -97,6 +99,7 @@ export async function runBackfill(context: RunnerContext): Promise<void> {
         ageFrom: 'enqueued',
       });
 
+  const yielding = dispatcher ? yieldToLive(dispatcher, running, signal, log) : undefined;
   const filter = compileFilter(spec.filter);
   let readAttempts = 0;
   const ended = async () => (await store.status(trigger, record.id)) !== 'running';
@@ -156,6 +159,7 @@ export async function runBackfill(context: RunnerContext): Promise<void> {
     await store.finish(trigger, record.id, 'failed', errorMessage(error)).catch(() => {});
     await removeUndelivered(queue);
   } finally {
+    yielding?.stop();
     if (dispatcher) await dispatchShutdown(dispatcher, context.stopDeadlineMs);
     await Promise.all(counting);
     await withTimeout(queue.close(), 5000, 'queue close timed out').catch(() => {});
@@ -199,6 +203,49 @@ export async function runBackfill(context: RunnerContext): Promise<void> {
     const current = await store.get(trigger, record.id);
     if (current?.status === 'cancelled') await removeUndelivered(queue);
   }
+}
+
+/**
+ * The live stream first: while the trigger's live queue has a backlog (more waiting than its workers take at
+ * once), the backfill worker pauses, so on a busy hub the CPU and the target's connections go to live events.
+ * The check is one LLEN of the shared live queue, so it holds across hub processes.
+ */
+function yieldToLive(
+  dispatcher: Worker,
+  running: RunningTrigger,
+  signal: AbortSignal,
+  log: Logger,
+): { stop(): void } {
+  const high = Math.max(10, running.trigger.spec.delivery.concurrency);
+  let paused = false;
+  let checking = false;
+  const timer = setInterval(() => {
+    if (checking || signal.aborted) return;
+    checking = true;
+    running.queue.queue
+      .getWaitingCount()
+      .then(async (waiting) => {
+        if (!paused && waiting > high) {
+          paused = true;
+          log.debug({ waiting }, 'live backlog: the backfill yields');
+          await dispatcher.pause(true);
+        } else if (paused && waiting <= high / 2) {
+          paused = false;
+          dispatcher.resume();
+        }
+      })
+      .catch(() => {})
+      .finally(() => {
+        checking = false;
+      });
+  }, yieldCheckMs);
+  timer.unref();
+  return {
+    stop() {
+      clearInterval(timer);
+      if (paused) dispatcher.resume();
+    },
+  };
 }
 
 /** Jobs of the backfill queue not yet delivered or dead-lettered. */
