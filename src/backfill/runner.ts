@@ -33,6 +33,7 @@ const minBuffered = 2000;
 /** A failing source (broker away) is retried this many times, resuming from the cursor, before failing. */
 const maxReadAttempts = 6;
 const pollMs = 500;
+const maxJobsPerWrite = 200;
 /** How often the backfill lane looks at the live queue's backlog. */
 const yieldCheckMs = 250;
 
@@ -187,8 +188,14 @@ export async function runBackfill(context: RunnerContext): Promise<void> {
         opts: { jobId: toJobId(`${record.id}/${event.id}`) },
       });
     }
-    if (!record.dryRun && jobs.length > 0)
-      await withTimeout(queue.addBulk(jobs), 30_000, 'Redis did not take the backfill batch within 30 s');
+    // In slices: Redis runs each addBulk as one block, and the live queue's writes must not wait behind a
+    // thousand-job backfill write. The cursor still moves only after the last slice.
+    for (let start = 0; !record.dryRun && start < jobs.length; start += maxJobsPerWrite)
+      await withTimeout(
+        queue.addBulk(jobs.slice(start, start + maxJobsPerWrite)),
+        30_000,
+        'Redis did not take the backfill batch within 30 s',
+      );
     await store.recordBatch(
       trigger,
       record.id,
