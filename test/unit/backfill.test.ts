@@ -7,6 +7,7 @@ import {
   progressOf,
 } from '../../src/backfill/backfill.ts';
 import { HubError } from '../../src/errors.ts';
+import { builtinSensors } from '../../src/registry.ts';
 
 function errorOf(work: () => unknown): HubError {
   try {
@@ -94,5 +95,13 @@ describe('kafka backfill positions', () => {
     expect(errorOf(() => parsePositions('c:0:1', ['a', 'b'], 'to')).message).toMatch(/^to: topic "c"/);
     expect(errorOf(() => parsePositions('0:-1', ['a'], 'from')).message).toMatch(/^from: "0:-1"/);
     expect(errorOf(() => parsePositions('0', ['a'], 'from')).message).toMatch(/^from: "0" is not/);
+  });
+});
+
+describe('replayable sources', () => {
+  it('only sources with a past to re-read offer a backfill reader (the others answer TH_ERR_BACKFILL_UNSUPPORTED)', () => {
+    expect(builtinSensors.kafka.backfill).toBeTypeOf('function');
+    for (const kind of ['kubernetes', 'minio', 'cron', 'webhook'] as const)
+      expect((builtinSensors[kind] as { backfill?: unknown }).backfill, kind).toBeUndefined();
   });
 });
