@@ -30,6 +30,12 @@ export const errorCodes = {
     retriable: false,
     summary: "the trigger's source is not replayable at the source",
   },
+  TH_ERR_BACKFILL_CONFLICT: {
+    status: 409,
+    retriable: false,
+    summary: 'the trigger already has a running backfill',
+  },
+  TH_ERR_UNKNOWN_BACKFILL: { status: 404, retriable: false, summary: 'no such backfill' },
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;

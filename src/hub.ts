@@ -4,6 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { type Logger, pino } from 'pino';
+import { BackfillManager } from './backfill/manager.ts';
 import type { HubConfig } from './config.ts';
 import { DispatchWaker } from './dispatch/waker.ts';
 import { Engine } from './engine/engine.ts';
@@ -24,6 +25,7 @@ import { type LocalRedis, startLocalRedis } from './standalone/local-redis.ts';
 
 export interface Hub {
   engine: Engine;
+  backfills: BackfillManager;
   server: FastifyInstance;
   instrumentation: Instrumentation;
   log: Logger;
@@ -95,6 +97,15 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     },
     { stopDeadlineMs: config.shutdownDeadlineMs },
   );
+  const backfills = new BackfillManager({
+    engine,
+    producer,
+    workerConnection,
+    instrumentation,
+    log,
+    run: options.dispatch ?? true,
+    stopDeadlineMs: config.shutdownDeadlineMs,
+  });
   const metrics = createMetrics(instrumentation, {
     queueStats: () =>
       Promise.all(
@@ -110,6 +121,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const server = buildServer({
     log,
     engine,
+    backfills,
     instrumentation,
     webhooks,
     metrics,
@@ -120,8 +132,12 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const url = await server.listen({ host: config.host, port: config.port });
   log.info({ url }, 'trigger hub listening');
 
+  // Backfills that were running when this hub (or another) stopped resume now, from their cursors.
+  if (options.dispatch ?? true) void backfills.scan();
+
   return {
     engine,
+    backfills,
     server,
     instrumentation,
     log,
@@ -130,6 +146,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     url,
     async close() {
       await server.close();
+      await backfills.close();
       await engine.stop();
       await waker?.close();
       producer.disconnect();

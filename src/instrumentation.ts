@@ -21,6 +21,9 @@ export interface InstrumentationEvents {
   'dlq.replayed': [trigger: string, count: number];
   /** A delivery Worker started (+1) or closed (-1); lazy dispatch closes idle ones. */
   'dispatch.workers': [trigger: string, delta: 1 | -1];
+  /** A backfill's deliveries: kept apart from the live ones (their events are old on purpose). */
+  'backfill.delivered': [trigger: string, durationMs: number];
+  'backfill.dead-lettered': [trigger: string, reason: string];
 }
 
 export class Instrumentation extends EventEmitter<InstrumentationEvents> {}

@@ -75,6 +75,17 @@ export function createMetrics(instrumentation: Instrumentation, source: QueueSta
     ['reason'],
   );
   const replayed = counter('trigger_hub_events_replayed_total', 'Dead-lettered events replayed');
+  // Backfills have their own counters: their events are old on purpose, so they stay out of the live
+  // delivery counters, latency and event-age histograms and the oldest-event gauge (docs/backfill.md).
+  const backfillDelivered = counter(
+    'trigger_hub_backfill_events_delivered_total',
+    'Backfilled events the target accepted (2xx)',
+  );
+  const backfillDeadLettered = counter(
+    'trigger_hub_backfill_events_dead_lettered_total',
+    "Backfilled events moved to the backfill queue's dead-letter set",
+    ['reason'],
+  );
   const latency = new Histogram({
     name: 'trigger_hub_delivery_duration_seconds',
     help: 'Duration of successful delivery requests',
@@ -169,5 +180,9 @@ export function createMetrics(instrumentation: Instrumentation, source: QueueSta
     registers: [registry],
   });
   instrumentation.on('dispatch.workers', (_trigger, delta) => workers.inc(delta));
+  instrumentation.on('backfill.delivered', (trigger) => backfillDelivered.inc({ trigger }));
+  instrumentation.on('backfill.dead-lettered', (trigger, reason) =>
+    backfillDeadLettered.inc({ trigger, reason }),
+  );
   return registry;
 }

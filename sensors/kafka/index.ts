@@ -5,4 +5,5 @@ export const kafkaSensor = defineSensor({
   kind: 'kafka',
   spec: kafkaSpec,
   load: async () => (await import('./sensor.ts')).createKafkaSensor,
+  backfill: async () => (await import('./backfill.ts')).createKafkaBackfillReader,
 });

@@ -5,6 +5,7 @@
 
 import type { Logger } from 'pino';
 import type { EventInput } from '../envelope/event.ts';
+import type { TriggerRef } from '../sensor/sensor.ts';
 
 /** One end of a backfill range: a time, or a source-specific position (e.g. `0:1200,1:980` for Kafka). */
 export type BackfillBound = { time: Date } | { position: string };
@@ -24,6 +25,8 @@ export interface BackfillBatch {
 }
 
 export interface BackfillReaderOptions {
+  /** The trigger being backfilled (its key is part of some sources' CloudEvents `source`). */
+  trigger: TriggerRef;
   from: BackfillBound;
   /** Exclusive end; the runner passes the time the backfill was created when the user gave none. */
   to: BackfillBound;

@@ -38,6 +38,14 @@ export interface DispatcherOptions {
   sensor: Pick<Sensor, 'onDelivered' | 'onDeadLettered'>;
   instrumentation: Instrumentation;
   log: Logger;
+  /** The queue to deliver from (default: the trigger's live queue; a backfill passes its own). */
+  queue?: string;
+  /**
+   * Where an event's age (maxAgeMs, the age reported on delivery) is measured from: its source `time`
+   * (live events), or when it was enqueued (a backfill re-delivers old events on purpose: they must not
+   * all be expired by maxAgeMs).
+   */
+  ageFrom?: 'source' | 'enqueued';
 }
 
 export function createDispatcher(options: DispatcherOptions): Worker<EventJobData, DeliveredResult> {
@@ -74,7 +82,7 @@ export function createDispatcher(options: DispatcherOptions): Worker<EventJobDat
       );
       throw new UnrecoverableError(`TH_ERR_POISON_EVENT: ${poison}`);
     }
-    const sourceTime = event.time ? Date.parse(event.time) : Number.NaN;
+    const sourceTime = event.time && options.ageFrom !== 'enqueued' ? Date.parse(event.time) : Number.NaN;
     const eventTime = Number.isFinite(sourceTime) ? sourceTime : job.timestamp;
     if (delivery.maxAgeMs !== undefined && Date.now() - eventTime > delivery.maxAgeMs) {
       const error = `TH_ERR_EVENT_EXPIRED: the event is ${Math.round((Date.now() - eventTime) / 1000)} s old; maxAgeMs is ${delivery.maxAgeMs}`;
@@ -132,7 +140,7 @@ export function createDispatcher(options: DispatcherOptions): Worker<EventJobDat
     }
   }
 
-  const worker = new Worker<EventJobData, DeliveredResult>(queueName(trigger), deliver, {
+  const worker = new Worker<EventJobData, DeliveredResult>(options.queue ?? queueName(trigger), deliver, {
     connection: options.connection,
     prefix: keyPrefix,
     // Batched: enough jobs active to fill `concurrency` requests of maxEvents each.

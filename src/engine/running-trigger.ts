@@ -50,9 +50,10 @@ export class RunningTrigger {
   readonly trigger: Trigger;
   /** Per-key ordered delivery wraps the same BullMQ queue (src/queue/ordered-queue.ts). */
   readonly queue: EventQueue | OrderedQueue;
+  /** The target, shared with the trigger's backfills (one connection pool). */
+  readonly target: Target;
+  readonly log: Logger;
   private readonly env: TriggerEnvironment;
-  private readonly target: Target;
-  private readonly log: Logger;
   private sensor: Sensor | undefined;
   private dispatch: Dispatch | undefined;
   private readonly abort = new AbortController();
@@ -144,6 +145,20 @@ export class RunningTrigger {
       await this.stop(0).catch(() => {});
       throw error;
     }
+  }
+
+  /** The sensor's delivery hooks (reply and error topics), for the trigger's backfill dispatcher too. */
+  deliveryHooks(): Pick<Sensor, 'onDelivered' | 'onDeadLettered'> {
+    const sensor = this.sensor;
+    return {
+      ...(sensor?.onDelivered ? { onDelivered: sensor.onDelivered.bind(sensor) } : {}),
+      ...(sensor?.onDeadLettered ? { onDeadLettered: sensor.onDeadLettered.bind(sensor) } : {}),
+    };
+  }
+
+  /** Aborted when the trigger is stopped (or replaced by a changed version). */
+  get signal(): AbortSignal {
+    return this.abort.signal;
   }
 
   health(): SensorHealth {

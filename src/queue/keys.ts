@@ -36,3 +36,14 @@ export function orderedKeys(trigger: Pick<TriggerRef, 'key'>) {
     list: (orderingKey: string) => triggerStateKey(trigger, 'ordered', 'key', orderingKey),
   };
 }
+
+/**
+ * The BullMQ queue a trigger's backfills are delivered from: apart from the live queue (the live stream never
+ * waits behind a backfill) but in the same hash slot (`{namespace/name}` is still the hash tag).
+ */
+export function backfillQueueName(trigger: Pick<TriggerRef, 'key'>): string {
+  return `${queueName(trigger)}-backfill`;
+}
+
+/** Trigger keys that have a running backfill: one set for the hub, scanned to resume backfills. */
+export const activeBackfillsKey = `${keyPrefix}:backfills:active`;

@@ -1,6 +1,8 @@
-// The HTTP API: triggers and their dead-letter queues. Protected by a bearer token when one is configured.
+// The HTTP API: triggers, their dead-letter queues and their backfills. Protected by a bearer token when one is configured.
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { parseBackfillRequest } from '../backfill/backfill.ts';
+import type { BackfillManager } from '../backfill/manager.ts';
 import type { Engine } from '../engine/engine.ts';
 import { HubError } from '../errors.ts';
 import { isCelValid } from '../filter/cel.ts';
@@ -16,7 +18,12 @@ interface TriggerParams {
   name: string;
 }
 
-export function apiPlugin(engine: Engine, instrumentation: Instrumentation, apiToken: string | undefined) {
+export function apiPlugin(
+  engine: Engine,
+  instrumentation: Instrumentation,
+  apiToken: string | undefined,
+  backfills: BackfillManager,
+) {
   return async function api(app: FastifyInstance): Promise<void> {
     if (apiToken !== undefined) {
       app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
@@ -92,19 +99,49 @@ export function apiPlugin(engine: Engine, instrumentation: Instrumentation, apiT
         return { replayed };
       },
     );
+
+    const keyOf = (params: TriggerParams) => `${params.namespace}/${params.name}`;
+
+    app.post<{ Params: TriggerParams; Body: unknown }>(
+      '/api/triggers/:namespace/:name/backfills',
+      async (request, reply) => {
+        const backfill = await backfills.create(
+          keyOf(request.params),
+          parseBackfillRequest(parseJson(request.body)),
+        );
+        return reply.code(201).send({ backfill });
+      },
+    );
+
+    app.get<{ Params: TriggerParams }>('/api/triggers/:namespace/:name/backfills', async (request) => ({
+      backfills: await backfills.list(keyOf(request.params)),
+    }));
+
+    app.get<{ Params: TriggerParams & { id: string } }>(
+      '/api/triggers/:namespace/:name/backfills/:id',
+      async (request) => ({ backfill: await backfills.get(keyOf(request.params), request.params.id) }),
+    );
+
+    app.delete<{ Params: TriggerParams & { id: string } }>(
+      '/api/triggers/:namespace/:name/backfills/:id',
+      async (request) => ({ backfill: await backfills.cancel(keyOf(request.params), request.params.id) }),
+    );
   };
 }
 
-function parseBody(body: unknown): { jobIds?: string[]; where?: string } {
+/** The body as JSON, whatever content type parsed it (`{}` when empty). */
+function parseJson(body: unknown): unknown {
   const raw = Buffer.isBuffer(body) ? body.toString('utf8') : typeof body === 'string' ? body : undefined;
-  let value: unknown = body ?? {};
-  if (raw !== undefined) {
-    try {
-      value = raw.trim() === '' ? {} : JSON.parse(raw);
-    } catch (error) {
-      throw new HubError('TH_ERR_BAD_REQUEST', `body is not valid JSON: ${(error as Error).message}`);
-    }
+  if (raw === undefined) return body ?? {};
+  try {
+    return raw.trim() === '' ? {} : JSON.parse(raw);
+  } catch (error) {
+    throw new HubError('TH_ERR_BAD_REQUEST', `body is not valid JSON: ${(error as Error).message}`);
   }
+}
+
+function parseBody(body: unknown): { jobIds?: string[]; where?: string } {
+  const value = parseJson(body);
   const { jobIds, where } = value as { jobIds?: unknown; where?: unknown };
   if (jobIds !== undefined && !(Array.isArray(jobIds) && jobIds.every((id) => typeof id === 'string')))
     throw new HubError('TH_ERR_BAD_REQUEST', 'jobIds must be an array of strings');

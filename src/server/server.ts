@@ -3,6 +3,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import type { BackfillManager } from '../backfill/manager.ts';
 import type { Engine } from '../engine/engine.ts';
 import type { Instrumentation } from '../instrumentation.ts';
 import { apiPlugin } from './api.ts';
@@ -13,6 +14,7 @@ import { type WebhookRouteTable, webhookPlugin } from './webhook-routes.ts';
 export interface ServerOptions {
   log: Logger;
   engine: Engine;
+  backfills: BackfillManager;
   instrumentation: Instrumentation;
   webhooks: WebhookRouteTable;
   metrics: Registry;
@@ -55,7 +57,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     reply.header('content-type', options.metrics.contentType);
     return options.metrics.metrics();
   });
-  app.register(apiPlugin(options.engine, options.instrumentation, options.apiToken));
+  app.register(apiPlugin(options.engine, options.instrumentation, options.apiToken, options.backfills));
   app.register(webhookPlugin(options.webhooks, options.maxBodyBytes));
   app.register(dashboardPlugin(options));
   return app;

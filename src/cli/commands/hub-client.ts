@@ -17,13 +17,28 @@ export const urlOption = () =>
   new Option('--url <url>', 'the hub (TH_URL)').env('TH_URL').default(defaultHubUrl);
 
 /** GETs a JSON route of the hub's API with TH_API_TOKEN; errors say what to fix. */
-export async function getJson<T>(base: string, path: string): Promise<T> {
+export function getJson<T>(base: string, path: string): Promise<T> {
+  return requestJson<T>(base, path);
+}
+
+/** Calls a JSON route of the hub's API (POST/DELETE with an optional JSON body); errors say what to fix. */
+export async function requestJson<T>(
+  base: string,
+  path: string,
+  options: { method?: string; body?: unknown; timeoutMs?: number } = {},
+): Promise<T> {
   const token = process.env.TH_API_TOKEN;
   let response: Response;
   try {
     response = await fetch(new URL(path, base), {
-      headers: { accept: 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      signal: AbortSignal.timeout(15_000),
+      method: options.method ?? 'GET',
+      headers: {
+        accept: 'application/json',
+        ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+      },
+      ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
+      signal: AbortSignal.timeout(options.timeoutMs ?? 15_000),
     });
   } catch (error) {
     const cause = (
@@ -37,7 +52,8 @@ export async function getJson<T>(base: string, path: string): Promise<T> {
   if (!response.ok) {
     let message = text;
     try {
-      message = (JSON.parse(text) as { message?: string }).message ?? text;
+      const body = JSON.parse(text) as { code?: string; message?: string };
+      message = body.code && body.message ? `${body.code}: ${body.message}` : (body.message ?? text);
     } catch {}
     throw new Error(`${path}: HTTP ${response.status}: ${message}`);
   }

@@ -1,12 +1,14 @@
 // The CLI commands that live in their own modules; src/cli/main.ts adds them with one call.
 
 import type { Command } from 'commander';
+import { addBackfillCommand } from './backfill.ts';
 import { addConvertCommand } from './convert.ts';
 import { addStatusCommand } from './status.ts';
 import { addTailCommand } from './tail.ts';
 
 export function addCommands(program: Command): void {
   const before = new Set(program.commands);
+  addBackfillCommand(program);
   addConvertCommand(program);
   addStatusCommand(program);
   addTailCommand(program);
