@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { parseTriggers } from '../../src/trigger/load.ts';
-import { deliverySchema } from '../../src/trigger/schema.ts';
 
 function parse(spec: Record<string, unknown>) {
   const doc = { apiVersion: 'triggerhub.io/v1alpha1', kind: 'Trigger', metadata: { name: 'etl' }, spec };
