@@ -29,6 +29,10 @@ function brokers(): string[] {
 }
 
 const redis = new Redis(redisUrl());
+/** CI size; TH_KAFKA_MESSAGES=50000 runs the issue's full size by hand (waits scale with it). */
+const messages = Number(process.env.TH_KAFKA_MESSAGES ?? 3000);
+const waitMs = Math.max(110_000, messages * 10);
+const testTimeoutMs = Math.max(180_000, messages * 20);
 const kafka = new Kafka({ clientId: 'th-test', brokers: brokers(), logLevel: logLevel.NOTHING });
 const admin = kafka.admin();
 // Idempotent: a send retried under load must not write a message twice (the tests count positions).
@@ -190,74 +194,82 @@ describe('kafka sensor', () => {
     }
   }, 180_000);
 
-  it('delivers N messages spread over 3 partitions as N distinct events, each with its position id', async () => {
-    const topic = await createTopic(3);
-    const total = 3000;
-    await produce(topic, 0, total);
-    const expected = await positionIds(topic);
-    expect(expected.size).toBe(total);
-    const sink = await startSink();
-    const hub = await startTestHub([kafkaTrigger(uniqueNamespace('kafka'), topic, sink.url)]);
-    try {
-      await sink.waitFor(() => sink.delivered.size >= expected.size, 90_000, `${total} deliveries`);
-      expect(sink.delivered).toEqual(expected);
-      const first = sink.received.find((r) => r.id === ids.kafka(topic, 0, '0'))!;
-      expect(first.headers['ce-type']).toBe('io.triggerhub.kafka.message');
-      expect(first.headers['ce-kafkatopic']).toBe(topic);
-      expect(first.headers['ce-partitionkey']).toMatch(/^key-\d+$/);
-      expect(first.headers['content-type']).toBe('application/json');
-      expect(JSON.parse(first.body.toString())).toHaveProperty('n');
-    } finally {
-      await hub.close();
-      await sink.close();
-    }
-  }, 180_000);
-
-  it('a hub SIGKILLed mid-stream loses no message: the restarted hub resumes from the committed offsets', async () => {
-    const topic = await createTopic(3);
-    const total = 4000;
-    await produce(topic, 0, total / 2);
-    const sink = await startSink();
-    const namespace = uniqueNamespace('kafka-kill');
-    const dir = writeTriggerDir([kafkaTrigger(namespace, topic, sink.url)]);
-    const port = await freePort();
-    let hub = await spawnHub(dir, port);
-    try {
-      await sink.waitFor(() => sink.delivered.size >= 300, 90_000, 'the first deliveries');
-      // More messages arrive while the hub is being killed: some are in flight, none may be lost.
-      const producing = produce(topic, total / 2, total / 2);
-      hub.child.kill('SIGKILL');
-      await hub.exited;
-      await producing;
-      hub = await spawnHub(dir, port);
+  it(
+    'delivers N messages spread over 6 partitions as N distinct events, each with its position id',
+    async () => {
+      const topic = await createTopic(6);
+      const total = messages;
+      await produce(topic, 0, total);
       const expected = await positionIds(topic);
       expect(expected.size).toBe(total);
-      // Every position is a job in the trigger's queue (waiting, active or done). The deliveries the dead hub
-      // had in flight come back only when BullMQ's stalled-job check runs, which is the dispatcher's promise.
-      await waitFor(
-        async () => (await missingJobs(namespace, expected)).length === 0,
-        110_000,
-        'every message enqueued',
-      ).catch(async (error: Error) => {
-        const missing = await missingJobs(namespace, expected);
-        throw new Error(
-          `${error.message}: ${missing.length} missing, e.g. ${missing.slice(0, 5).join(' ')}\n` +
-            `committed: ${JSON.stringify(await admin.fetchOffsets({ groupId: `trigger-hub.${namespace}.etl`, topics: [topic] }))}\n` +
-            `restarted hub's log:\n${hub.output().slice(-6000)}`,
+      const sink = await startSink();
+      const hub = await startTestHub([kafkaTrigger(uniqueNamespace('kafka'), topic, sink.url)]);
+      try {
+        await sink.waitFor(() => sink.delivered.size >= expected.size, waitMs, `${total} deliveries`);
+        expect(sink.delivered).toEqual(expected);
+        const first = sink.received.find((r) => r.id === ids.kafka(topic, 0, '0'))!;
+        expect(first.headers['ce-type']).toBe('io.triggerhub.kafka.message');
+        expect(first.headers['ce-kafkatopic']).toBe(topic);
+        expect(first.headers['ce-partitionkey']).toMatch(/^key-\d+$/);
+        expect(first.headers['content-type']).toBe('application/json');
+        expect(JSON.parse(first.body.toString())).toHaveProperty('n');
+      } finally {
+        await hub.close();
+        await sink.close();
+      }
+    },
+    testTimeoutMs,
+  );
+
+  it(
+    'a hub SIGKILLed mid-stream loses no message: the restarted hub resumes from the committed offsets',
+    async () => {
+      const topic = await createTopic(6);
+      const total = messages;
+      await produce(topic, 0, total / 2);
+      const sink = await startSink();
+      const namespace = uniqueNamespace('kafka-kill');
+      const dir = writeTriggerDir([kafkaTrigger(namespace, topic, sink.url)]);
+      const port = await freePort();
+      let hub = await spawnHub(dir, port);
+      try {
+        await sink.waitFor(() => sink.delivered.size >= 300, 90_000, 'the first deliveries');
+        // More messages arrive while the hub is being killed: some are in flight, none may be lost.
+        const producing = produce(topic, total / 2, total / 2);
+        hub.child.kill('SIGKILL');
+        await hub.exited;
+        await producing;
+        hub = await spawnHub(dir, port);
+        const expected = await positionIds(topic);
+        expect(expected.size).toBe(total);
+        // Every position is a job in the trigger's queue (waiting, active or done). The deliveries the dead hub
+        // had in flight come back only when BullMQ's stalled-job check runs, which is the dispatcher's promise.
+        await waitFor(
+          async () => (await missingJobs(namespace, expected)).length === 0,
+          waitMs,
+          'every message enqueued',
+        ).catch(async (error: Error) => {
+          const missing = await missingJobs(namespace, expected);
+          throw new Error(
+            `${error.message}: ${missing.length} missing, e.g. ${missing.slice(0, 5).join(' ')}\n` +
+              `committed: ${JSON.stringify(await admin.fetchOffsets({ groupId: `trigger-hub.${namespace}.etl`, topics: [topic] }))}\n` +
+              `restarted hub's log:\n${hub.output().slice(-6000)}`,
+          );
+        });
+        await sink.waitFor(
+          () => [...expected].filter((id) => sink.delivered.has(id)).length >= total - 200,
+          waitMs,
+          'deliveries after the restart',
         );
-      });
-      await sink.waitFor(
-        () => [...expected].filter((id) => sink.delivered.has(id)).length >= total - 200,
-        60_000,
-        'deliveries after the restart',
-      );
-      for (const id of sink.delivered) expect(expected.has(id)).toBe(true);
-    } finally {
-      hub.child.kill('SIGKILL');
-      await hub.exited;
-      await sink.close();
-    }
-  }, 300_000);
+        for (const id of sink.delivered) expect(expected.has(id)).toBe(true);
+      } finally {
+        hub.child.kill('SIGKILL');
+        await hub.exited;
+        await sink.close();
+      }
+    },
+    testTimeoutMs + 120_000,
+  );
 
   it('two hubs in one consumer group share the partitions; killing one hands its partitions over with nothing lost', async () => {
     const topic = await createTopic(6);

@@ -100,69 +100,82 @@ function jetStreamTrigger(
   });
 }
 
-describe('nats sensor, JetStream', () => {
-  it('delivers N stream messages as N distinct events, each with its stream-sequence id', async () => {
-    const stream = await createStream();
-    const total = 3000;
-    await publish(stream, 0, total);
-    const sink = await startSink();
-    const hub = await startTestHub([jetStreamTrigger(uniqueNamespace('js'), stream, sink.url)]);
-    try {
-      await sink.waitFor(() => sink.delivered.size >= total, 90_000, `${total} deliveries`);
-      expect(sink.delivered).toEqual(expectedIds(stream, total));
-      const first = sink.received.find((r) => r.id === ids.jetstream(stream, 1))!;
-      expect(first.headers['ce-type']).toBe('io.triggerhub.nats.message');
-      expect(first.headers['ce-subject']).toBe(`${stream.toLowerCase()}.orders`);
-      expect(first.headers['ce-natssequence']).toBe('1');
-      expect(JSON.parse(first.body.toString())).toEqual({ n: 0 });
-      // Everything was acked: nothing left pending for the durable consumer.
-      await waitFor(
-        async () =>
-          (await jsm.consumers.info(stream, `trigger-hub_${hub.engine.list()[0]!.key.replace('/', '_')}`))
-            .num_ack_pending === 0,
-        20_000,
-        'no pending acks',
-      );
-    } finally {
-      await hub.close();
-      await sink.close();
-    }
-  }, 180_000);
+/** CI size; TH_JETSTREAM_MESSAGES=20000 runs the issue's full size by hand (waits scale with it). */
+const messages = Number(process.env.TH_JETSTREAM_MESSAGES ?? 3000);
+const waitMs = Math.max(110_000, messages * 10);
+const testTimeoutMs = Math.max(180_000, messages * 20);
 
-  it('a hub SIGKILLed mid-stream loses no message: its un-acked batch is redelivered and enqueued once', async () => {
-    const stream = await createStream();
-    const total = 4000;
-    await publish(stream, 0, total / 2);
-    const sink = await startSink();
-    const namespace = uniqueNamespace('js-kill');
-    const dir = writeTriggerDir([jetStreamTrigger(namespace, stream, sink.url)]);
-    const port = await freePort();
-    let hub = await spawnHub(dir, port);
-    try {
-      await sink.waitFor(() => sink.delivered.size >= 300, 90_000, 'the first deliveries');
-      const publishing = publish(stream, total / 2, total / 2);
-      hub.child.kill('SIGKILL');
-      await hub.exited;
-      await publishing;
-      hub = await spawnHub(dir, port);
-      const expected = expectedIds(stream, total);
-      await waitFor(
-        async () => (await missingJobs(namespace, expected)).length === 0,
-        110_000,
-        'every message enqueued',
-      );
-      await sink.waitFor(
-        () => [...expected].filter((id) => sink.delivered.has(id)).length >= total - 200,
-        60_000,
-        'deliveries after the restart',
-      );
-      for (const id of sink.delivered) expect(expected.has(id)).toBe(true);
-    } finally {
-      hub.child.kill('SIGKILL');
-      await hub.exited;
-      await sink.close();
-    }
-  }, 300_000);
+describe('nats sensor, JetStream', () => {
+  it(
+    'delivers N stream messages as N distinct events, each with its stream-sequence id',
+    async () => {
+      const stream = await createStream();
+      const total = messages;
+      await publish(stream, 0, total);
+      const sink = await startSink();
+      const hub = await startTestHub([jetStreamTrigger(uniqueNamespace('js'), stream, sink.url)]);
+      try {
+        await sink.waitFor(() => sink.delivered.size >= total, waitMs, `${total} deliveries`);
+        expect(sink.delivered).toEqual(expectedIds(stream, total));
+        const first = sink.received.find((r) => r.id === ids.jetstream(stream, 1))!;
+        expect(first.headers['ce-type']).toBe('io.triggerhub.nats.message');
+        expect(first.headers['ce-subject']).toBe(`${stream.toLowerCase()}.orders`);
+        expect(first.headers['ce-natssequence']).toBe('1');
+        expect(JSON.parse(first.body.toString())).toEqual({ n: 0 });
+        // Everything was acked: nothing left pending for the durable consumer.
+        await waitFor(
+          async () =>
+            (await jsm.consumers.info(stream, `trigger-hub_${hub.engine.list()[0]!.key.replace('/', '_')}`))
+              .num_ack_pending === 0,
+          20_000,
+          'no pending acks',
+        );
+      } finally {
+        await hub.close();
+        await sink.close();
+      }
+    },
+    testTimeoutMs,
+  );
+
+  it(
+    'a hub SIGKILLed mid-stream loses no message: its un-acked batch is redelivered and enqueued once',
+    async () => {
+      const stream = await createStream();
+      const total = messages;
+      await publish(stream, 0, total / 2);
+      const sink = await startSink();
+      const namespace = uniqueNamespace('js-kill');
+      const dir = writeTriggerDir([jetStreamTrigger(namespace, stream, sink.url)]);
+      const port = await freePort();
+      let hub = await spawnHub(dir, port);
+      try {
+        await sink.waitFor(() => sink.delivered.size >= 300, 90_000, 'the first deliveries');
+        const publishing = publish(stream, total / 2, total / 2);
+        hub.child.kill('SIGKILL');
+        await hub.exited;
+        await publishing;
+        hub = await spawnHub(dir, port);
+        const expected = expectedIds(stream, total);
+        await waitFor(
+          async () => (await missingJobs(namespace, expected)).length === 0,
+          waitMs,
+          'every message enqueued',
+        );
+        await sink.waitFor(
+          () => [...expected].filter((id) => sink.delivered.has(id)).length >= total - 200,
+          waitMs,
+          'deliveries after the restart',
+        );
+        for (const id of sink.delivered) expect(expected.has(id)).toBe(true);
+      } finally {
+        hub.child.kill('SIGKILL');
+        await hub.exited;
+        await sink.close();
+      }
+    },
+    testTimeoutMs + 120_000,
+  );
 
   it('a batch written but never acked (its hub hung or died in between) is redelivered to another hub and not enqueued twice', async () => {
     const stream = await createStream();
