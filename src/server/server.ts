@@ -4,6 +4,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Engine } from '../engine/engine.ts';
+import { HubError } from '../errors.ts';
 import type { Instrumentation } from '../instrumentation.ts';
 import { apiPlugin } from './api.ts';
 import { dashboardPlugin } from './dashboard/index.ts';
@@ -30,12 +31,25 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     // Keep-alive for senders that batch: the peer load harness uses one pool of connections.
     keepAliveTimeout: 65_000,
     return503OnClosing: true,
+    // A URL the router cannot decode (`/webhooks/%ff`) gets the hub's error shape like any other 4xx.
+    frameworkErrors: (error, _request, reply) =>
+      sendError(reply, new HubError('TH_ERR_BAD_REQUEST', error.message)),
   });
   app.setErrorHandler((error, request, reply) => {
-    const hubError = toHubError(error as Error);
+    const hubError = toHubError(error as Error, request.headers['content-type']);
     if (hubError.status >= 500) request.log.warn({ err: error }, 'request failed');
     return sendError(reply, hubError);
   });
+
+  // Unknown routes answer in the hub's error shape too, so every 4xx carries a code.
+  app.setNotFoundHandler((request, reply) =>
+    sendError(
+      reply,
+      request.url.startsWith('/webhooks')
+        ? new HubError('TH_ERR_UNKNOWN_TRIGGER', `no trigger listens on ${request.url.split('?')[0]}`)
+        : new HubError('TH_ERR_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`),
+    ),
+  );
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
