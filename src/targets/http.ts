@@ -41,7 +41,11 @@ function encode(
   for (const [name, value] of Object.entries(message.headers)) {
     headers[name] = name.startsWith('ce-') ? encodeHeaderValue(String(value)) : String(value);
   }
-  return { headers, body: message.body as string | Buffer | undefined };
+  // cloudevents' binary mode stringifies object data only: a number, boolean or null (a webhook body of
+  // `5`) came out as a bare value that undici refuses, so the event could never be delivered.
+  const { body } = message;
+  if (body === undefined || typeof body === 'string' || Buffer.isBuffer(body)) return { headers, body };
+  return { headers, body: JSON.stringify(body) };
 }
 
 export function createHttpTarget(spec: HttpTargetSpec, timeoutMs: number): Target {
