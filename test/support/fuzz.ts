@@ -23,7 +23,11 @@ export function fuzzTally(name: string): FuzzTally {
     async check(property, params) {
       const details = await fc.check(property, params);
       cases += details.numRuns;
-      if (details.failed) throw new Error(fc.defaultReportMessage(details));
+      if (details.failed) {
+        const cause = details.errorInstance;
+        const reason = cause instanceof Error ? cause.message : String(cause);
+        throw new Error(`${fc.defaultReportMessage(details)}\nGot: ${reason}`, { cause });
+      }
     },
     add(count) {
       cases += count;
