@@ -1,5 +1,6 @@
 // The hub's settings, from the environment (12-factor) with command-line overrides in the CLI.
 
+import { readFileSync } from 'node:fs';
 import { HubError } from './errors.ts';
 
 export interface HubConfig {
@@ -30,6 +31,25 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number): number
   return value;
 }
 
+/**
+ * The API token: TH_API_TOKEN_FILE (a mounted Secret; read once, trimmed) or TH_API_TOKEN. Never a
+ * command-line flag, which any user of the machine can read in `ps`.
+ */
+function apiToken(env: NodeJS.ProcessEnv): string | undefined {
+  const file = env.TH_API_TOKEN_FILE;
+  if (file) {
+    let token: string;
+    try {
+      token = readFileSync(file, 'utf8').trim();
+    } catch (error) {
+      throw new HubError('TH_ERR_CONFIG', `TH_API_TOKEN_FILE ${file} cannot be read`, { cause: error });
+    }
+    if (token === '') throw new HubError('TH_ERR_CONFIG', `TH_API_TOKEN_FILE ${file} is empty`);
+    return token;
+  }
+  return env.TH_API_TOKEN || undefined;
+}
+
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): HubConfig {
   return {
     redisUrl: env.REDIS_URL || undefined,
@@ -41,7 +61,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): HubConfig {
     port: integer(env, 'TH_PORT', 7480),
     triggersDir: env.TH_TRIGGERS_DIR ?? 'triggers',
     dataDir: env.TH_DATA_DIR ?? '.data',
-    apiToken: env.TH_API_TOKEN || undefined,
+    apiToken: apiToken(env),
     logLevel: env.LOG_LEVEL ?? 'info',
     shutdownDeadlineMs: integer(env, 'TH_SHUTDOWN_DEADLINE_MS', 10_000),
     maxBodyBytes: integer(env, 'TH_MAX_BODY_BYTES', 16 * 1024 * 1024),
