@@ -75,7 +75,11 @@ describe('the Helm chart against the real kube-apiserver', () => {
     const deployment = find(rendered, 'Deployment') as Any;
     const pod = deployment.spec.template.spec;
     const container = pod.containers[0];
-    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000 });
+    expect(pod.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      runAsUser: 1000,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
     expect(container.securityContext).toMatchObject({
       readOnlyRootFilesystem: true,
       allowPrivilegeEscalation: false,
@@ -96,6 +100,7 @@ describe('the Helm chart against the real kube-apiserver', () => {
     expect(env.POD_NAMESPACE).toEqual({ fieldRef: { fieldPath: 'metadata.namespace' } });
     // The one writable path is an emptyDir.
     expect(container.volumeMounts).toEqual([{ name: 'tmp', mountPath: '/tmp' }]);
+    expect(pod.volumes).toEqual([{ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } }]);
     // With the HPA on, the Deployment leaves replicas to it.
     expect(deployment.spec.replicas).toBeUndefined();
     expect(find(rendered, 'HorizontalPodAutoscaler').spec).toMatchObject({ maxReplicas: 6 });
