@@ -20,6 +20,26 @@ export interface HubConfig {
   shutdownDeadlineMs: number;
   /** Hard cap on any request body (each webhook trigger has its own, smaller limit). */
   maxBodyBytes: number;
+  /** HTTPS instead of HTTP (TH_TLS_CERT_FILE, TH_TLS_KEY_FILE); with a client CA, mTLS for /api and /dashboard. */
+  tls?: TlsFiles;
+}
+
+export interface TlsFiles {
+  certFile: string;
+  keyFile: string;
+  /** TH_TLS_CLIENT_CA_FILE: /api and /dashboard then need a client certificate signed by this CA. */
+  clientCaFile?: string;
+}
+
+function tlsFiles(env: NodeJS.ProcessEnv): TlsFiles | undefined {
+  const { TH_TLS_CERT_FILE: certFile, TH_TLS_KEY_FILE: keyFile, TH_TLS_CLIENT_CA_FILE: clientCaFile } = env;
+  if (!certFile && !keyFile && !clientCaFile) return undefined;
+  if (!certFile || !keyFile)
+    throw new HubError(
+      'TH_ERR_CONFIG',
+      'set both TH_TLS_CERT_FILE and TH_TLS_KEY_FILE (and optionally TH_TLS_CLIENT_CA_FILE)',
+    );
+  return { certFile, keyFile, ...(clientCaFile ? { clientCaFile } : {}) };
 }
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -65,5 +85,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): HubConfig {
     logLevel: env.LOG_LEVEL ?? 'info',
     shutdownDeadlineMs: integer(env, 'TH_SHUTDOWN_DEADLINE_MS', 10_000),
     maxBodyBytes: integer(env, 'TH_MAX_BODY_BYTES', 16 * 1024 * 1024),
+    ...(tlsFiles(env) ? { tls: tlsFiles(env) } : {}),
   };
 }

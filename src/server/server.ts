@@ -7,6 +7,7 @@ import type { Engine } from '../engine/engine.ts';
 import { HubError } from '../errors.ts';
 import type { Instrumentation } from '../instrumentation.ts';
 import { apiPlugin } from './api.ts';
+import { requireClientCertificate } from './client-cert.ts';
 import { dashboardPlugin } from './dashboard/index.ts';
 import { sendError, toHubError } from './errors.ts';
 import { type WebhookRouteTable, webhookPlugin } from './webhook-routes.ts';
@@ -21,10 +22,21 @@ export interface ServerOptions {
   ready: () => Promise<boolean>;
   apiToken: string | undefined;
   maxBodyBytes: number;
+  /** PEM contents: HTTPS, and with `clientCa` mTLS for /api and /dashboard. */
+  tls?: { cert: Buffer; key: Buffer; clientCa?: Buffer };
 }
 
 export function buildServer(options: ServerOptions): FastifyInstance {
+  const { tls } = options;
+  const https = tls && {
+    cert: tls.cert,
+    key: tls.key,
+    // Ask for a client certificate, but let the handshake finish without one: see client-cert.ts.
+    ...(tls.clientCa ? { ca: tls.clientCa, requestCert: true, rejectUnauthorized: false } : {}),
+  };
+  // Fastify's types tie the instance to http or https; the routes and hooks are the same for both.
   const app = Fastify({
+    ...(https ? { https } : {}),
     loggerInstance: options.log.child({ component: 'http' }) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.maxBodyBytes,
@@ -40,6 +52,8 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     if (hubError.status >= 500) request.log.warn({ err: error }, 'request failed');
     return sendError(reply, hubError);
   });
+
+  if (tls?.clientCa) app.addHook('onRequest', requireClientCertificate());
 
   // Unknown routes answer in the hub's error shape too, so every 4xx carries a code.
   app.setNotFoundHandler((request, reply) =>
