@@ -109,6 +109,48 @@ describe('the Helm chart against the real kube-apiserver', () => {
     });
   });
 
+  it('serves HTTPS (and mTLS for the API) from a TLS Secret when asked, with HTTPS probes', async () => {
+    const manifests = parseManifests(
+      await helmTemplate(helm, chart, {
+        release,
+        namespace,
+        set: { 'redis.url': 'redis://redis:6379', 'tls.existingSecret': 'hub-tls', 'tls.clientAuth': 'true' },
+      }),
+    );
+    const pod = (find(manifests, 'Deployment') as Any).spec.template.spec;
+    const container = pod.containers[0];
+    const env = Object.fromEntries(
+      (container.env as Array<{ name: string; value?: string }>).map((item) => [item.name, item.value]),
+    );
+    expect(env).toMatchObject({
+      TH_TLS_CERT_FILE: '/etc/trigger-hub/tls/tls.crt',
+      TH_TLS_KEY_FILE: '/etc/trigger-hub/tls/tls.key',
+      TH_TLS_CLIENT_CA_FILE: '/etc/trigger-hub/tls/ca.crt',
+    });
+    expect(container.volumeMounts).toContainEqual({
+      name: 'tls',
+      mountPath: '/etc/trigger-hub/tls',
+      readOnly: true,
+    });
+    expect(pod.volumes).toContainEqual({
+      name: 'tls',
+      secret: { secretName: 'hub-tls', defaultMode: 0o440 },
+    });
+    for (const probe of ['livenessProbe', 'readinessProbe', 'startupProbe'])
+      expect(container[probe].httpGet.scheme).toBe('HTTPS');
+    // Still a valid Deployment for the real API server.
+    const deployment = find(manifests, 'Deployment');
+    const applied = await objects.patch(
+      deployment,
+      undefined,
+      'All',
+      'trigger-hub-test',
+      true,
+      PatchStrategy.ServerSideApply,
+    );
+    expect(applied.metadata?.name).toBe(deployment.metadata?.name);
+  });
+
   it('refuses to render without a Redis', async () => {
     await expect(helmTemplate(helm, chart, { release, namespace })).rejects.toThrow(/set redis\.url/);
   });
