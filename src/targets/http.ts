@@ -1,7 +1,7 @@
 // Function endpoints: CloudEvents over HTTP, binary mode (ce-* headers, body = data) by default.
 
 import { CloudEvent, HTTP } from 'cloudevents';
-import type { HubEvent } from '../envelope/event.ts';
+import { eventBody, type HubEvent } from '../envelope/event.ts';
 import { encodeHeaderValue } from '../envelope/header-encoding.ts';
 import type { TargetSpec } from '../trigger/schema.ts';
 import { send } from './http-client.ts';
@@ -41,11 +41,11 @@ function encode(
   for (const [name, value] of Object.entries(message.headers)) {
     headers[name] = name.startsWith('ce-') ? encodeHeaderValue(String(value)) : String(value);
   }
-  // cloudevents' binary mode stringifies object data only: a number, boolean or null (a webhook body of
-  // `5`) came out as a bare value that undici refuses, so the event could never be delivered.
-  const { body } = message;
-  if (body === undefined || typeof body === 'string' || Buffer.isBuffer(body)) return { headers, body };
-  return { headers, body: JSON.stringify(body) };
+  if (spec.mode === 'structured') return { headers, body: message.body as string };
+  // Binary mode: the body is the data as its content type says (eventBody). cloudevents' own binary body
+  // stringifies object data only: JSON data that is a string ("hi") went out bare (hi, not JSON), and a
+  // number or boolean as a value undici refuses, so the event could never be delivered.
+  return { headers, body: eventBody(event).body };
 }
 
 export function createHttpTarget(spec: HttpTargetSpec, timeoutMs: number): Target {

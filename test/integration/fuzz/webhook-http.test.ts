@@ -4,6 +4,7 @@
 // promise rejection goes unhandled; what was accepted is delivered with its body intact, and every
 // unreadable MinIO record is in the dead-letter queue with its reason.
 
+import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -326,6 +327,24 @@ describe('fuzz: requests over real HTTP to a real hub', { timeout: 300_000 }, ()
       }),
       { numRuns: 200 },
     );
+  });
+
+  it('a chunked body (no Content-Length) over the trigger limit is refused with 413 and the limit', async () => {
+    async function* chunks() {
+      for (let i = 0; i < 10; i++) yield Buffer.from(`{"chunk":${i}}`.padEnd(20, ' '));
+    }
+    const response = await pool.request({
+      method: 'POST',
+      path: `/webhooks/${ns}/small`,
+      headers: { 'content-type': 'application/json' },
+      body: Readable.from(chunks()),
+    });
+    expect(response.statusCode).toBe(413);
+    expect(await response.body.json()).toMatchObject({
+      code: 'TH_ERR_PAYLOAD_TOO_LARGE',
+      message: expect.stringContaining('64 bytes'),
+    });
+    tally.add(1);
   });
 
   it('a batch body with binary-mode ce-* headers is read as the batch its content type says (found by this fuzz)', async () => {
