@@ -32,7 +32,7 @@ describe('the container image', () => {
     const user = users.at(-1)!.args;
     expect(user).toMatch(/^[1-9]\d*(:[1-9]\d*)?$/);
     // Nothing after USER runs as root again or needs to write outside /tmp.
-    const after = stage.slice(stage.findIndex((i) => i === users.at(-1)));
+    const after = stage.slice(stage.indexOf(users.at(-1)!));
     expect(after.filter((i) => i.op === 'RUN')).toEqual([]);
   });
 
