@@ -329,6 +329,53 @@ describe('fuzz: requests over real HTTP to a real hub', { timeout: 300_000 }, ()
     );
   });
 
+  it('API and dashboard list routes answer any offset/limit and replay body with data or a 400 naming the field', async () => {
+    const param = fc.oneof(
+      fc.nat(2000).map(String),
+      fc.integer({ min: -5, max: -1 }).map(String),
+      fc.constantFrom('1.5', 'abc', '', '1e3', '0x10', ' 7', 'NaN', '99999999999999999999'),
+    );
+    const replayBody = fc.oneof(
+      fc.jsonValue({ maxDepth: 2 }).map((json) => JSON.stringify(json)),
+      fc.string({ maxLength: 20 }),
+      fc.constantFrom('{"where":"(("}', '{"jobIds":[1]}', '{"where":"event.data.x == 1"}'),
+    );
+    await tally.check(
+      fc.asyncProperty(
+        fc.option(param, { nil: undefined }),
+        fc.option(param, { nil: undefined }),
+        replayBody,
+        async (offset, limit, replay) => {
+          const query = new URLSearchParams({
+            ...(offset === undefined ? {} : { offset }),
+            ...(limit === undefined ? {} : { limit }),
+          });
+          for (const route of [`/api/dlq/${ns}/json`, `/dashboard/api/triggers/${ns}/json`]) {
+            const answer = await send(`${route}?${query}`, 'GET', {}, Buffer.alloc(0));
+            expect(answer.status, JSON.stringify(answer.json)).toBeLessThan(500);
+            const valid = (raw: string | undefined, min: number) =>
+              raw === undefined || raw === '' || (Number.isSafeInteger(Number(raw)) && Number(raw) >= min);
+            if (valid(offset, 0) && valid(limit, 1)) expect(answer.status).toBe(200);
+            else
+              expect(answer.json).toMatchObject({
+                code: 'TH_ERR_BAD_REQUEST',
+                message: expect.stringMatching(/^(offset|limit) must be/),
+              });
+          }
+          const replayed = await send(
+            `/api/dlq/${ns}/json/replay`,
+            'POST',
+            { 'content-type': 'application/json' },
+            Buffer.from(replay),
+          );
+          expect(replayed.status, JSON.stringify(replayed.json)).toBeLessThan(500);
+          if (replayed.status >= 400) expect(replayed.json.code).toMatch(/^TH_ERR_/);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
   it('a chunked body (no Content-Length) over the trigger limit is refused with 413 and the limit', async () => {
     async function* chunks() {
       for (let i = 0; i < 10; i++) yield Buffer.from(`{"chunk":${i}}`.padEnd(20, ' '));
