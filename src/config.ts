@@ -1,5 +1,6 @@
 // The hub's settings, from the environment (12-factor) with command-line overrides in the CLI.
 
+import { readFileSync } from 'node:fs';
 import { HubError } from './errors.ts';
 
 export interface HubConfig {
@@ -24,6 +25,26 @@ export interface HubConfig {
    * (TH_DISPATCH_IDLE_MS; 0 keeps one Worker per trigger at all times, as on a Redis Cluster).
    */
   dispatchIdleMs: number;
+  /** HTTPS instead of HTTP (TH_TLS_CERT_FILE, TH_TLS_KEY_FILE); with a client CA, mTLS for /api and /dashboard. */
+  tls?: TlsFiles;
+}
+
+export interface TlsFiles {
+  certFile: string;
+  keyFile: string;
+  /** TH_TLS_CLIENT_CA_FILE: /api and /dashboard then need a client certificate signed by this CA. */
+  clientCaFile?: string;
+}
+
+function tlsFiles(env: NodeJS.ProcessEnv): TlsFiles | undefined {
+  const { TH_TLS_CERT_FILE: certFile, TH_TLS_KEY_FILE: keyFile, TH_TLS_CLIENT_CA_FILE: clientCaFile } = env;
+  if (!certFile && !keyFile && !clientCaFile) return undefined;
+  if (!certFile || !keyFile)
+    throw new HubError(
+      'TH_ERR_CONFIG',
+      'set both TH_TLS_CERT_FILE and TH_TLS_KEY_FILE (and optionally TH_TLS_CLIENT_CA_FILE)',
+    );
+  return { certFile, keyFile, ...(clientCaFile ? { clientCaFile } : {}) };
 }
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -33,6 +54,25 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number): number
   if (!Number.isInteger(value) || value < 0)
     throw new HubError('TH_ERR_CONFIG', `${name} must be a non-negative integer, got "${raw}"`);
   return value;
+}
+
+/**
+ * The API token: TH_API_TOKEN_FILE (a mounted Secret; read once, trimmed) or TH_API_TOKEN. Never a
+ * command-line flag, which any user of the machine can read in `ps`.
+ */
+function apiToken(env: NodeJS.ProcessEnv): string | undefined {
+  const file = env.TH_API_TOKEN_FILE;
+  if (file) {
+    let token: string;
+    try {
+      token = readFileSync(file, 'utf8').trim();
+    } catch (error) {
+      throw new HubError('TH_ERR_CONFIG', `TH_API_TOKEN_FILE ${file} cannot be read`, { cause: error });
+    }
+    if (token === '') throw new HubError('TH_ERR_CONFIG', `TH_API_TOKEN_FILE ${file} is empty`);
+    return token;
+  }
+  return env.TH_API_TOKEN || undefined;
 }
 
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): HubConfig {
@@ -46,10 +86,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): HubConfig {
     port: integer(env, 'TH_PORT', 7480),
     triggersDir: env.TH_TRIGGERS_DIR ?? 'triggers',
     dataDir: env.TH_DATA_DIR ?? '.data',
-    apiToken: env.TH_API_TOKEN || undefined,
+    apiToken: apiToken(env),
     logLevel: env.LOG_LEVEL ?? 'info',
     shutdownDeadlineMs: integer(env, 'TH_SHUTDOWN_DEADLINE_MS', 10_000),
     maxBodyBytes: integer(env, 'TH_MAX_BODY_BYTES', 16 * 1024 * 1024),
     dispatchIdleMs: integer(env, 'TH_DISPATCH_IDLE_MS', 30_000),
+    ...(tlsFiles(env) ? { tls: tlsFiles(env) } : {}),
   };
 }

@@ -1,13 +1,15 @@
 // Assembles a hub: Redis (given or local), the engine, the HTTP server, metrics. The CLI's `run` and the
 // tests both start hubs through here.
 
+import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { type Logger, pino } from 'pino';
 import { BackfillManager } from './backfill/manager.ts';
-import type { HubConfig } from './config.ts';
+import type { HubConfig, TlsFiles } from './config.ts';
 import { DispatchWaker } from './dispatch/waker.ts';
 import { Engine } from './engine/engine.ts';
+import { HubError } from './errors.ts';
 import { Instrumentation } from './instrumentation.ts';
 import { createMetrics } from './metrics.ts';
 import { queueStats } from './queue/queue-stats.ts';
@@ -54,6 +56,21 @@ export function createLogger(level: string): Logger {
       censor: '***',
     },
   });
+}
+
+function readTlsFiles(files: TlsFiles): { cert: Buffer; key: Buffer; clientCa?: Buffer } {
+  const read = (name: string, path: string) => {
+    try {
+      return readFileSync(path);
+    } catch (error) {
+      throw new HubError('TH_ERR_CONFIG', `${name} ${path} cannot be read`, { cause: error });
+    }
+  };
+  return {
+    cert: read('TH_TLS_CERT_FILE', files.certFile),
+    key: read('TH_TLS_KEY_FILE', files.keyFile),
+    ...(files.clientCaFile ? { clientCa: read('TH_TLS_CLIENT_CA_FILE', files.clientCaFile) } : {}),
+  };
 }
 
 export async function startHub(options: HubOptions): Promise<Hub> {
@@ -127,6 +144,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     metrics,
     apiToken: config.apiToken,
     maxBodyBytes: config.maxBodyBytes,
+    ...(config.tls ? { tls: readTlsFiles(config.tls) } : {}),
     ready: async () => (await producer.ping()) === 'PONG',
   });
   const url = await server.listen({ host: config.host, port: config.port });

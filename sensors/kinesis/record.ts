@@ -46,7 +46,10 @@ export function recordToEvent(
 ): EventInput {
   const sequence = record.SequenceNumber ?? '';
   const data = record.Data ?? new Uint8Array();
-  const arrival = record.ApproximateArrivalTimestamp?.toISOString();
+  // An out-of-range timestamp parses to an Invalid Date, whose toISOString throws: that would fail the
+  // shard's batch again on every read. The event goes without a time instead.
+  const timestamp = record.ApproximateArrivalTimestamp;
+  const arrival = timestamp && !Number.isNaN(timestamp.getTime()) ? timestamp.toISOString() : undefined;
   const event: EventInput = {
     id: ids.kinesis(shardId, sequence),
     source: options.source,

@@ -21,9 +21,17 @@ function header(request: WebhookRequest, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
+/**
+ * Structured and batch mode are told by the content type alone, whatever ce-* headers come along: the
+ * same rule (and the same case-sensitive prefix) as the cloudevents package's HTTP.toEvent, so the hub
+ * checks the attributes of the very events the package then reads.
+ */
+function isStructured(request: WebhookRequest): boolean {
+  return (header(request, 'content-type') ?? '').startsWith('application/cloudevents');
+}
+
 function isCloudEvent(request: WebhookRequest): boolean {
-  const contentType = header(request, 'content-type') ?? '';
-  return header(request, 'ce-specversion') !== undefined || contentType.startsWith('application/cloudevents');
+  return header(request, 'ce-specversion') !== undefined || isStructured(request);
 }
 
 /** An incoming CloudEvent keeps its attributes; JSON data stays JSON (cloudevents hands binary-mode data as bytes). */
@@ -115,7 +123,9 @@ export function createWebhookSensor(spec: WebhookSpec, context: SensorContext): 
     if (isCloudEvent(request)) {
       try {
         // Structured and batch bodies are JSON text (cloudevents mis-reads them as bytes); binary-mode data stays bytes.
-        const structured = header(request, 'ce-specversion') === undefined;
+        // (A binary-mode check of the ce-* headers with a batch body let a JSON array through as "events"
+        // made of its characters, with no type: BullMQ refused them and the sender got 503 forever.)
+        const structured = isStructured(request);
         const body = structured ? request.body.toString('utf8') : request.body;
         requireAttributes(request, body);
         const parsed = HTTP.toEvent({ headers: request.headers, body });

@@ -17,7 +17,11 @@ export function compileFilter(spec: FilterSpec | undefined): EventFilter {
   return (event) => {
     for (const rule of attributes) {
       const raw = event[rule.attribute];
-      if (raw === undefined || raw === null) return { match: false };
+      // Attributes are strings, numbers or booleans. Anything else (an object such as `data`) never
+      // matches: String() of `{"toString": 1}` from a JSON body throws, and a filter that throws would
+      // fail the whole emit (a 500 to the webhook, a Kafka batch retried forever).
+      if (typeof raw !== 'string' && typeof raw !== 'number' && typeof raw !== 'boolean')
+        return { match: false };
       const value = String(raw);
       if (rule.exact !== undefined && value !== rule.exact) return { match: false };
       if (rule.prefix !== undefined && !value.startsWith(rule.prefix)) return { match: false };

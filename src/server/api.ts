@@ -12,6 +12,7 @@ import { bearerToken, safeEqual } from '../security/compare.ts';
 import { safeUrl } from '../targets/http-client.ts';
 import { sourceKindOf } from '../trigger/schema.ts';
 import { sendError } from './errors.ts';
+import { pageOf } from './pagination.ts';
 
 interface TriggerParams {
   namespace: string;
@@ -77,10 +78,7 @@ export function apiPlugin(
       '/api/dlq/:namespace/:name',
       async (request) => {
         const { queue } = runningQueue(request.params);
-        const entries = await listDeadLetters(queue, {
-          offset: Number(request.query.offset ?? 0),
-          limit: Math.min(1000, Number(request.query.limit ?? 100)),
-        });
+        const entries = await listDeadLetters(queue, pageOf(request.query, { limit: 100, maxLimit: 1000 }));
         return { count: await queue.getFailedCount(), entries };
       },
     );

@@ -3,7 +3,7 @@
 
 import { createHash } from 'node:crypto';
 import { CloudEvent, HTTP } from 'cloudevents';
-import type { HubEvent } from '../envelope/event.ts';
+import { eventBody, type HubEvent } from '../envelope/event.ts';
 import { encodeHeaderValue } from '../envelope/header-encoding.ts';
 import type { TargetSpec } from '../trigger/schema.ts';
 import { send } from './http-client.ts';
@@ -43,7 +43,11 @@ function encode(
   for (const [name, value] of Object.entries(message.headers)) {
     headers[name] = name.startsWith('ce-') ? encodeHeaderValue(String(value)) : String(value);
   }
-  return { headers, body: message.body as string | Buffer | undefined };
+  if (spec.mode === 'structured') return { headers, body: message.body as string };
+  // Binary mode: the body is the data as its content type says (eventBody). cloudevents' own binary body
+  // stringifies object data only: JSON data that is a string ("hi") went out bare (hi, not JSON), and a
+  // number or boolean as a value undici refuses, so the event could never be delivered.
+  return { headers, body: eventBody(event).body };
 }
 
 export function createHttpTarget(spec: HttpTargetSpec, timeoutMs: number): Target {

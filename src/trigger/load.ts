@@ -50,7 +50,16 @@ export function parseTriggers(text: string, origin: string): LoadResult {
       result.invalid.push({ key: where, origin: where, error: `${where}: not valid YAML: ${message}` });
       return;
     }
-    const raw = document.toJS();
+    let raw: unknown;
+    try {
+      // toJS throws on what parsing lets through: an alias to an anchor never defined (`*a`), and alias
+      // expansion past the library's limit (a "billion laughs" file).
+      raw = document.toJS();
+    } catch (error) {
+      const message = (error as Error).message.split('\n')[0];
+      result.invalid.push({ key: where, origin: where, error: `${where}: not valid YAML: ${message}` });
+      return;
+    }
     if (raw === null || raw === undefined) return; // an empty document (a trailing ---)
     const checked = validateTrigger(raw, where);
     if (checked.ok) result.triggers.push({ trigger: checked.trigger, origin: where });

@@ -13,6 +13,22 @@ describe('deterministic event ids', () => {
     expect(eventId('minio', 'a/b', 'c')).not.toBe(eventId('minio', 'a', 'b/c'));
   });
 
+  it('never throw, and stay distinct, for parts with lone surrogates (JSON can carry "\\ud800")', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: 'binary', maxLength: 8 }),
+        fc.string({ unit: 'binary', maxLength: 8 }),
+        (a, b) => {
+          expect(() => eventId('minio', a)).not.toThrow();
+          if (a !== b) expect(eventId('minio', a)).not.toBe(eventId('minio', b));
+        },
+      ),
+      { numRuns: 2000 },
+    );
+    expect(eventId('minio', 'a\ud800b')).toBe('minio/a%uD800b');
+    expect(eventId('minio', 'a\ud800b')).not.toBe(eventId('minio', 'a\ud801b'));
+  });
+
   it('cron ids identify the trigger and the scheduled tick', () => {
     const tick = new Date('2026-11-23T10:00:05.000Z');
     expect(ids.cron('default/nightly', tick)).toBe(`cron/default%2Fnightly/${tick.getTime()}`);

@@ -16,7 +16,7 @@ export const outputOption = () =>
 export const urlOption = () =>
   new Option('--url <url>', 'the hub (TH_URL)').env('TH_URL').default(defaultHubUrl);
 
-/** GETs a JSON route of the hub's API with TH_API_TOKEN; errors say what to fix. */
+/** GETs a JSON route of the hub's API with TH_API_TOKEN(_FILE); errors say what to fix. */
 export function getJson<T>(base: string, path: string): Promise<T> {
   return requestJson<T>(base, path);
 }
@@ -27,7 +27,7 @@ export async function requestJson<T>(
   path: string,
   options: { method?: string; body?: unknown; timeoutMs?: number } = {},
 ): Promise<T> {
-  const token = process.env.TH_API_TOKEN;
+  const token = configFromEnv().apiToken;
   let response: Response;
   try {
     response = await fetch(new URL(path, base), {
@@ -48,7 +48,8 @@ export async function requestJson<T>(
     throw new Error(`cannot reach the hub at ${base} (${reason}): is it running? (--url)`);
   }
   const text = await response.text();
-  if (response.status === 401) throw new Error(`the hub at ${base} wants its API token: set TH_API_TOKEN`);
+  if (response.status === 401)
+    throw new Error(`the hub at ${base} wants its API token: set TH_API_TOKEN or TH_API_TOKEN_FILE`);
   if (!response.ok) {
     let message = text;
     try {

@@ -7,6 +7,7 @@ import type { Engine } from '../../engine/engine.ts';
 import { HubError } from '../../errors.ts';
 import type { Instrumentation } from '../../instrumentation.ts';
 import { safeEqual } from '../../security/compare.ts';
+import { pageOf } from '../pagination.ts';
 import { clearedCookie, requireAuth, sessionCookie } from './auth.ts';
 import { listTriggers, replay, triggerDetails } from './data.ts';
 import { LiveStats } from './live-stats.ts';
@@ -66,10 +67,12 @@ export function dashboardPlugin(options: DashboardOptions) {
     app.get<{ Params: TriggerParams; Querystring: { offset?: string; limit?: string } }>(
       '/dashboard/api/triggers/:namespace/:name',
       async (request) =>
-        triggerDetails(engine, stats, `${request.params.namespace}/${request.params.name}`, {
-          offset: Math.max(0, Number(request.query.offset ?? 0) || 0),
-          limit: Math.min(1000, Math.max(1, Number(request.query.limit ?? 50) || 50)),
-        }),
+        triggerDetails(
+          engine,
+          stats,
+          `${request.params.namespace}/${request.params.name}`,
+          pageOf(request.query, { limit: 50, maxLimit: 1000 }),
+        ),
     );
     app.post<{ Params: TriggerParams; Body: { jobIds?: unknown } | undefined }>(
       '/dashboard/api/dlq/:namespace/:name/replay',

@@ -75,7 +75,11 @@ describe('the Helm chart against the real kube-apiserver', () => {
     const deployment = find(rendered, 'Deployment') as Any;
     const pod = deployment.spec.template.spec;
     const container = pod.containers[0];
-    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000 });
+    expect(pod.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      runAsUser: 1000,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
     expect(container.securityContext).toMatchObject({
       readOnlyRootFilesystem: true,
       allowPrivilegeEscalation: false,
@@ -96,12 +100,55 @@ describe('the Helm chart against the real kube-apiserver', () => {
     expect(env.POD_NAMESPACE).toEqual({ fieldRef: { fieldPath: 'metadata.namespace' } });
     // The one writable path is an emptyDir.
     expect(container.volumeMounts).toEqual([{ name: 'tmp', mountPath: '/tmp' }]);
+    expect(pod.volumes).toEqual([{ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } }]);
     // With the HPA on, the Deployment leaves replicas to it.
     expect(deployment.spec.replicas).toBeUndefined();
     expect(find(rendered, 'HorizontalPodAutoscaler').spec).toMatchObject({ maxReplicas: 6 });
     expect(find(rendered, 'ServiceMonitor').spec).toMatchObject({
       endpoints: [{ port: 'http', path: '/metrics' }],
     });
+  });
+
+  it('serves HTTPS (and mTLS for the API) from a TLS Secret when asked, with HTTPS probes', async () => {
+    const manifests = parseManifests(
+      await helmTemplate(helm, chart, {
+        release,
+        namespace,
+        set: { 'redis.url': 'redis://redis:6379', 'tls.existingSecret': 'hub-tls', 'tls.clientAuth': 'true' },
+      }),
+    );
+    const pod = (find(manifests, 'Deployment') as Any).spec.template.spec;
+    const container = pod.containers[0];
+    const env = Object.fromEntries(
+      (container.env as Array<{ name: string; value?: string }>).map((item) => [item.name, item.value]),
+    );
+    expect(env).toMatchObject({
+      TH_TLS_CERT_FILE: '/etc/trigger-hub/tls/tls.crt',
+      TH_TLS_KEY_FILE: '/etc/trigger-hub/tls/tls.key',
+      TH_TLS_CLIENT_CA_FILE: '/etc/trigger-hub/tls/ca.crt',
+    });
+    expect(container.volumeMounts).toContainEqual({
+      name: 'tls',
+      mountPath: '/etc/trigger-hub/tls',
+      readOnly: true,
+    });
+    expect(pod.volumes).toContainEqual({
+      name: 'tls',
+      secret: { secretName: 'hub-tls', defaultMode: 0o440 },
+    });
+    for (const probe of ['livenessProbe', 'readinessProbe', 'startupProbe'])
+      expect(container[probe].httpGet.scheme).toBe('HTTPS');
+    // Still a valid Deployment for the real API server.
+    const deployment = find(manifests, 'Deployment');
+    const applied = await objects.patch(
+      deployment,
+      undefined,
+      'All',
+      'trigger-hub-test',
+      true,
+      PatchStrategy.ServerSideApply,
+    );
+    expect(applied.metadata?.name).toBe(deployment.metadata?.name);
   });
 
   it('refuses to render without a Redis', async () => {
