@@ -9,6 +9,8 @@ export interface Received {
   /** ce-id (binary mode) or the id of a structured CloudEvent. */
   id: string | undefined;
   at: number;
+  /** The status written back, once written to a connection still open (a caller that gave up never saw it). */
+  answered?: number;
 }
 
 export interface Reply {
@@ -66,6 +68,9 @@ export async function startSink(
       if (entry.id !== undefined) sink.counts.set(entry.id, (sink.counts.get(entry.id) ?? 0) + 1);
       const reply = sink.respond(entry);
       const answer = () => {
+        // A caller that timed out and hung up is not told 2xx: it will retry, so this is no delivery.
+        if (request.socket.destroyed) return;
+        entry.answered = reply.status;
         if (entry.id !== undefined && reply.status >= 200 && reply.status < 300) sink.delivered.add(entry.id);
         response.writeHead(reply.status, reply.headers).end(reply.body ?? '');
       };
