@@ -22,6 +22,8 @@ export interface Ledger {
   /** Polls until every produced event was delivered; resolves with when that was seen. */
   waitAllDelivered(timeoutMs: number, what: string): Promise<number>;
   row(scenario: string, recoverMs: number): ScenarioRow;
+  /** Per source (the fid's prefix), when its last produced event was first delivered, in ms after `since`. */
+  settledAfter(since: number): Record<string, number>;
   close(): Promise<void>;
 }
 
@@ -89,6 +91,21 @@ export async function startLedger(
         duplicated,
         recoverMs,
       };
+    },
+    settledAfter(since) {
+      const first = new Map<string, number>();
+      for (const request of sink.received) {
+        if (request.answered === undefined || request.answered < 200 || request.answered >= 300) continue;
+        const key = keyOf(request);
+        if (key !== undefined && !first.has(key)) first.set(key, request.at);
+      }
+      const out: Record<string, number> = {};
+      for (const key of produced) {
+        const source = key.split(/[-/]/)[0]!;
+        const at = first.get(key);
+        if (at !== undefined) out[source] = Math.max(out[source] ?? 0, at - since);
+      }
+      return out;
     },
     close: () => sink.close(),
   };
