@@ -24,6 +24,8 @@ export interface Ledger {
   row(scenario: string, recoverMs: number): ScenarioRow;
   /** Per source (the fid's prefix), when its last produced event was first delivered, in ms after `since`. */
   settledAfter(since: number): Record<string, number>;
+  /** When the last of `keys` was first delivered, in ms after `since` (0 if all were before). */
+  clearedAfter(keys: Iterable<string>, since: number): number;
   close(): Promise<void>;
 }
 
@@ -52,6 +54,15 @@ export async function startLedger(
       if (key !== undefined) counts.set(key, (counts.get(key) ?? 0) + 1);
     }
     return counts;
+  };
+  const firstDeliveries = () => {
+    const first = new Map<string, number>();
+    for (const request of sink.received) {
+      if (request.answered === undefined || request.answered < 200 || request.answered >= 300) continue;
+      const key = keyOf(request);
+      if (key !== undefined && !first.has(key)) first.set(key, request.at);
+    }
+    return first;
   };
   const missing = () => {
     const counts = deliveries();
@@ -92,13 +103,14 @@ export async function startLedger(
         recoverMs,
       };
     },
+    clearedAfter(keys, since) {
+      const first = firstDeliveries();
+      let last = since;
+      for (const key of keys) last = Math.max(last, first.get(key) ?? Number.POSITIVE_INFINITY);
+      return last - since;
+    },
     settledAfter(since) {
-      const first = new Map<string, number>();
-      for (const request of sink.received) {
-        if (request.answered === undefined || request.answered < 200 || request.answered >= 300) continue;
-        const key = keyOf(request);
-        if (key !== undefined && !first.has(key)) first.set(key, request.at);
-      }
+      const first = firstDeliveries();
       const out: Record<string, number> = {};
       for (const key of produced) {
         const source = key.split(/[-/]/)[0]!;

@@ -9,7 +9,7 @@ export interface ScenarioRow {
   delivered: number;
   lost: number;
   duplicated: number;
-  /** From the end of the fault until every produced event was delivered. */
+  /** From the end of the fault until every event produced before then was delivered. */
   recoverMs: number;
 }
 

@@ -105,13 +105,17 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRow
     await sleep(options.warmupMs ?? 2000);
     await options.fault(context);
     const faultEnded = Date.now();
+    // The backlog the fault left: the time to recover is until the last of these was delivered.
+    if (options.sources.includes('cron'))
+      for (const id of await queuedEventIds(`${namespace}/cron`)) ledger.produced.add(id);
+    const backlog = [...ledger.produced];
     await sleep(options.cooldownMs ?? 2000);
     await Promise.all(context.loads.map((load) => load.stop()));
     // Cron ticks due while no hub ran are not fired late (by design); every tick a hub wrote must arrive.
     if (options.sources.includes('cron'))
       for (const id of await queuedEventIds(`${namespace}/cron`)) ledger.produced.add(id);
-    const doneAt = await ledger.waitAllDelivered(options.drainTimeoutMs ?? 240_000, options.name);
-    const row = ledger.row(options.name, doneAt - faultEnded);
+    await ledger.waitAllDelivered(options.drainTimeoutMs ?? 240_000, options.name);
+    const row = ledger.row(options.name, ledger.clearedAfter(backlog, faultEnded));
     recordRow(row);
     const refused = context.loads
       .filter((load) => load.refused.size > 0)
