@@ -12,14 +12,10 @@ import { installRedis, startRedisServer } from './redis.ts';
 
 export type InstanceKind = 'redis' | 'nats' | 'kafka' | 'kinesalite';
 
-export interface Instance {
-  kind: InstanceKind;
-  /** Pid file and log id (`.data/services/run/<id>.pid`, `logs/<id>.log`). */
-  id: string;
+export interface Instance extends InstanceDescriptor {
   port: number;
   /** How clients reach it: redis://…, nats://…, host:port (Kafka), http://… (kinesalite). */
   url: string;
-  dir: string;
   /** Starts it (it must not be running) and resolves once it answers; the data dir is kept across starts. */
   start(): Promise<void>;
   /** SIGTERM (a clean shutdown: Redis writes its AOF, Kafka and NATS close their logs), SIGKILL after the grace. */
@@ -49,48 +45,53 @@ const graceMs: Record<InstanceKind, number> = {
   kinesalite: 5000,
 };
 
+/** What identifies a private instance: enough to control it from another process (a test worker). */
+export interface InstanceDescriptor {
+  kind: InstanceKind;
+  id: string;
+  /** The client port first, then the others it needs (NATS monitoring, Kafka controller). */
+  ports: number[];
+  dir: string;
+}
+
 /**
- * A private instance of `kind` keeping its data in `dir` (installed if needed, from the same cache as the
- * stack; not started). Its ids start with `prefix`, so its pid files and logs are told apart from the stack's.
+ * A private instance of `kind` keeping its data in `dir`, on free ports (installed if needed, from the same
+ * cache as the stack; not started). Its ids start with `prefix`, so its pid files and logs are told apart
+ * from the stack's.
  */
 export async function createInstance(kind: InstanceKind, dir: string, prefix = 'private'): Promise<Instance> {
-  const port = await freePort();
-  const id = `${prefix}-${kind}-${port}`;
-  let start: () => Promise<void>;
-  let url: string;
-  switch (kind) {
-    case 'redis':
-      await installRedis(id);
-      start = () => startRedisServer(id, port, dir);
-      url = `redis://${LOCALHOST}:${port}`;
-      break;
-    case 'nats': {
-      await nats.install();
-      const monitorPort = await freePort();
-      start = () => startNatsServer(id, port, monitorPort, dir);
-      url = `nats://${LOCALHOST}:${port}`;
-      break;
-    }
-    case 'kafka': {
-      await kafka.install();
-      const controllerPort = await freePort();
-      start = () => startKafkaBroker(id, port, controllerPort, dir);
-      url = `${LOCALHOST}:${port}`;
-      break;
-    }
-    case 'kinesalite':
-      await kinesaliteService.install();
-      start = () => startKinesalite(id, port, dir);
-      url = `http://${LOCALHOST}:${port}`;
-      break;
-  }
+  const ports = [await freePort()];
+  if (kind === 'nats' || kind === 'kafka') ports.push(await freePort());
+  await {
+    redis: () => installRedis(prefix),
+    nats: nats.install,
+    kafka: kafka.install,
+    kinesalite: kinesaliteService.install,
+  }[kind]();
+  return instanceOf({ kind, id: `${prefix}-${kind}-${ports[0]}`, ports, dir });
+}
+
+/** The handle of an instance created here or in another process (it finds the server by its pid file). */
+export function instanceOf(descriptor: InstanceDescriptor): Instance {
+  const { kind, id, ports, dir } = descriptor;
+  const [port, second] = ports as [number, number];
+  const starts: Record<InstanceKind, () => Promise<void>> = {
+    redis: () => startRedisServer(id, port, dir),
+    nats: () => startNatsServer(id, port, second, dir),
+    kafka: () => startKafkaBroker(id, port, second, dir),
+    kinesalite: () => startKinesalite(id, port, dir),
+  };
+  const urls: Record<InstanceKind, string> = {
+    redis: `redis://${LOCALHOST}:${port}`,
+    nats: `nats://${LOCALHOST}:${port}`,
+    kafka: `${LOCALHOST}:${port}`,
+    kinesalite: `http://${LOCALHOST}:${port}`,
+  };
   const instance: Instance = {
-    kind,
-    id,
+    ...descriptor,
     port,
-    url,
-    dir,
-    start,
+    url: urls[kind],
+    start: starts[kind],
     stop: async () => {
       await stopDaemon(id, graceMs[kind]);
     },
