@@ -124,6 +124,12 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRow
       `${options.name}: ${JSON.stringify(row)}; last delivery per source (ms after the fault) ${JSON.stringify(ledger.settledAfter(faultEnded))}${refused.length ? `; producers retried ${refused.join(', ')}` : ''}`,
     );
     expect(row.lost).toBe(0);
+    // A 4xx tells a webhook sender its event is refused for good: a real sender would have lost it.
+    for (const load of context.loads)
+      expect(
+        [...load.refused.keys()].filter((reason) => /answered 4\d\d/.test(reason)),
+        load.name,
+      ).toEqual([]);
     // Nothing dead-lettered or left behind (a cron trigger keeps firing: only its dead letters count).
     for (const kind of options.sources) {
       const unfinished = await unfinishedJobs(`${namespace}/${kind}`);
