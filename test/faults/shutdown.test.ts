@@ -8,6 +8,7 @@ import { runScenario } from './support/scenario.ts';
 
 // spawnHub's default; the margin allows for a loaded 2-core machine (this is a hang check, not a timing).
 const deadlineMs = 5000;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const marginMs = 15_000;
 
 describe('graceful shutdown under load', () => {
@@ -24,18 +25,23 @@ describe('graceful shutdown under load', () => {
       hubEnv: { TH_SHUTDOWN_DEADLINE_MS: String(deadlineMs) },
       warmupMs: 3000,
       async fault({ hub, ledger, restartHub }) {
-        const inFlight = ledger.sink.received.filter((request) => request.answered === undefined).length;
+        const unanswered = () => ledger.sink.received.filter((request) => request.answered === undefined);
+        // Signal while deliveries are under way (poll briefly for a moment that has some).
+        for (let tries = 0; tries < 2000 && unanswered().length === 0; tries++) await sleep(5);
+        const inFlightAtSignal = unanswered();
         const signalledAt = Date.now();
         hub.child.kill('SIGTERM');
         const code = await hub.exited;
-        exit = { code, ms: Date.now() - signalledAt, inFlight };
+        exit = { code, ms: Date.now() - signalledAt, inFlight: inFlightAtSignal.length };
+        const finished = inFlightAtSignal.filter((request) => request.answered !== undefined).length;
         console.log(
-          `shutdown: exit code ${code} after ${exit.ms} ms (deadline ${deadlineMs} ms), ${inFlight} deliveries in flight at SIGTERM`,
+          `shutdown: exit code ${code} after ${exit.ms} ms (deadline ${deadlineMs} ms); ${exit.inFlight} deliveries in flight at SIGTERM, ${finished} of them answered before the exit`,
         );
         await restartHub();
       },
     });
     expect(exit?.code).toBe(0);
     expect(exit!.ms).toBeLessThan(deadlineMs + marginMs);
+    expect(exit!.inFlight).toBeGreaterThan(0);
   });
 });
