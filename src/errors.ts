@@ -5,6 +5,11 @@ export const errorCodes = {
   TH_ERR_INVALID_TRIGGER: { status: 422, retriable: false, summary: 'the Trigger spec is invalid' },
   TH_ERR_UNKNOWN_TRIGGER: { status: 404, retriable: false, summary: 'no such trigger' },
   TH_ERR_NOT_FOUND: { status: 404, retriable: false, summary: 'no such route' },
+  TH_ERR_STARTING: {
+    status: 503,
+    retriable: true,
+    summary: 'the hub has not loaded its Triggers yet; nothing was accepted',
+  },
   TH_ERR_UNAUTHORIZED: { status: 401, retriable: false, summary: 'missing or wrong credentials' },
   TH_ERR_FORBIDDEN: { status: 403, retriable: false, summary: 'credentials given, but not the right ones' },
   TH_ERR_BAD_REQUEST: { status: 400, retriable: false, summary: 'the request body could not be used' },

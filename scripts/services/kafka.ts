@@ -78,6 +78,41 @@ async function formatStorage(props: string, logDir: string): Promise<void> {
 
 const ready = () => kafkaApiVersionsOk(PORTS.kafka);
 
+/**
+ * One KRaft node (broker + controller) with its storage in `dir` (formatted on the first start); also used
+ * by private instances (instance.ts).
+ */
+export async function startKafkaBroker(
+  id: string,
+  port: number,
+  controllerPort: number,
+  dir: string,
+): Promise<void> {
+  const logDir = join(dir, 'data');
+  mkdirSync(logDir, { recursive: true });
+  const props = join(dir, 'server.properties');
+  writeFileSync(
+    props,
+    renderFixture('kafka/server.properties', {
+      BROKER_PORT: port,
+      CONTROLLER_PORT: controllerPort,
+      LOG_DIR: logDir,
+    }),
+  );
+  await formatStorage(props, logDir);
+  const [cmd, args] = java(['kafka.Kafka', props]);
+  const jvm = [
+    '-Xms256m',
+    '-Xmx512m',
+    '-XX:+UseG1GC',
+    '-XX:MaxGCPauseMillis=20',
+    '-XX:+ExitOnOutOfMemoryError',
+    '-Djava.awt.headless=true',
+    `-Dlog4j.configuration=file:${join(fixturesDir, 'kafka', 'log4j.properties')}`,
+  ];
+  await launch({ id, command: cmd, args: [...jvm, ...args], port }, () => kafkaApiVersionsOk(port), 120_000);
+}
+
 export const kafka: Service = {
   name: 'kafka',
   summary: `Apache Kafka ${KAFKA_VERSION}, one KRaft node (broker + controller)`,
@@ -85,32 +120,7 @@ export const kafka: Service = {
   procs: [{ id: 'kafka', port: PORTS.kafka, ports: [PORTS.kafka, PORTS.kafkaController] }],
   stopGraceMs: 30_000,
   install: fetchJars,
-  async start() {
-    const dir = serviceDataDir('kafka');
-    const logDir = join(dir, 'data');
-    mkdirSync(logDir, { recursive: true });
-    const props = join(dir, 'server.properties');
-    writeFileSync(
-      props,
-      renderFixture('kafka/server.properties', {
-        BROKER_PORT: PORTS.kafka,
-        CONTROLLER_PORT: PORTS.kafkaController,
-        LOG_DIR: logDir,
-      }),
-    );
-    await formatStorage(props, logDir);
-    const [cmd, args] = java(['kafka.Kafka', props]);
-    const jvm = [
-      '-Xms256m',
-      '-Xmx512m',
-      '-XX:+UseG1GC',
-      '-XX:MaxGCPauseMillis=20',
-      '-XX:+ExitOnOutOfMemoryError',
-      '-Djava.awt.headless=true',
-      `-Dlog4j.configuration=file:${join(fixturesDir, 'kafka', 'log4j.properties')}`,
-    ];
-    await launch({ id: 'kafka', command: cmd, args: [...jvm, ...args], port: PORTS.kafka }, ready, 120_000);
-  },
+  start: () => startKafkaBroker('kafka', PORTS.kafka, PORTS.kafkaController, serviceDataDir('kafka')),
   ready,
   env: () => ({ TH_KAFKA_BROKERS: `${LOCALHOST}:${PORTS.kafka}` }),
 };

@@ -9,13 +9,24 @@ import type { Service } from './service.ts';
 const server = join(repoRoot, 'scripts', 'services', 'kinesalite-server.ts');
 
 /** Any HTTP answer (kinesalite rejects a bare GET with a 4xx) means it serves. */
-async function answers(): Promise<boolean> {
+const answersOn = (port: number) => async (): Promise<boolean> => {
   try {
-    await httpRequest(`http://${LOCALHOST}:${PORTS.kinesalite}/`, { timeoutMs: 1000 });
+    await httpRequest(`http://${LOCALHOST}:${port}/`, { timeoutMs: 1000 });
     return true;
   } catch {
     return false;
   }
+};
+const answers = answersOn(PORTS.kinesalite);
+
+/**
+ * One kinesalite on `port`: in memory, or kept in `dir` (LevelDB) so that it survives a restart, which the
+ * fault suite's private instances need (instance.ts).
+ */
+export async function startKinesalite(id: string, port: number, dir?: string): Promise<void> {
+  // This script's own Node (24 when run through npm), which strips the launcher's types natively.
+  const args = [server, String(port), '50', ...(dir ? [dir] : [])];
+  await launch({ id, command: process.execPath, args, port }, answersOn(port), 30_000);
 }
 
 export const kinesaliteService: Service = {
@@ -28,19 +39,7 @@ export const kinesaliteService: Service = {
       throw new Error('kinesalite is not in node_modules: run `npm ci` first');
     }
   },
-  async start() {
-    // This script's own Node (24 when run through npm), which strips the launcher's types natively.
-    await launch(
-      {
-        id: 'kinesalite',
-        command: process.execPath,
-        args: [server, String(PORTS.kinesalite), '50'],
-        port: PORTS.kinesalite,
-      },
-      answers,
-      30_000,
-    );
-  },
+  start: () => startKinesalite('kinesalite', PORTS.kinesalite),
   ready: answers,
   env: () => ({ TH_KINESIS_ENDPOINT: `http://${LOCALHOST}:${PORTS.kinesalite}` }),
 };

@@ -14,7 +14,25 @@ const VERSION = 'v2.12.3';
 const binary = () => cachedBinary('nats-server', VERSION);
 
 // /healthz answers 200 only once JetStream is enabled and current.
-const healthy = () => httpOk(`http://${LOCALHOST}:${PORTS.natsMonitor}/healthz`);
+const healthyOn = (monitorPort: number) => () => httpOk(`http://${LOCALHOST}:${monitorPort}/healthz`);
+const healthy = healthyOn(PORTS.natsMonitor);
+
+/** One nats-server with JetStream on `port`; also used by private instances (instance.ts). */
+export async function startNatsServer(
+  id: string,
+  port: number,
+  monitorPort: number,
+  dir: string,
+): Promise<void> {
+  const storeDir = join(dir, 'jetstream');
+  mkdirSync(storeDir, { recursive: true });
+  const conf = join(dir, 'nats-server.conf');
+  writeFileSync(
+    conf,
+    renderFixture('nats/nats-server.conf', { PORT: port, MONITOR_PORT: monitorPort, STORE_DIR: storeDir }),
+  );
+  await launch({ id, command: binary(), args: ['-c', conf], port }, healthyOn(monitorPort), 30_000);
+}
 
 export const nats: Service = {
   name: 'nats',
@@ -24,21 +42,7 @@ export const nats: Service = {
   async install() {
     await goInstall('nats', { name: 'nats-server', module: MODULE, version: VERSION, binary: 'nats-server' });
   },
-  async start() {
-    const dir = serviceDataDir('nats');
-    const storeDir = join(dir, 'jetstream');
-    mkdirSync(storeDir, { recursive: true });
-    const conf = join(dir, 'nats-server.conf');
-    writeFileSync(
-      conf,
-      renderFixture('nats/nats-server.conf', {
-        PORT: PORTS.nats,
-        MONITOR_PORT: PORTS.natsMonitor,
-        STORE_DIR: storeDir,
-      }),
-    );
-    await launch({ id: 'nats', command: binary(), args: ['-c', conf], port: PORTS.nats }, healthy, 30_000);
-  },
+  start: () => startNatsServer('nats', PORTS.nats, PORTS.natsMonitor, serviceDataDir('nats')),
   ready: healthy,
   env: () => ({ TH_NATS_URL: `nats://${LOCALHOST}:${PORTS.nats}` }),
 };

@@ -38,21 +38,23 @@ export async function redisPing(port: number): Promise<boolean> {
   }
 }
 
+/** One redis-server with the stack's settings; also used by private instances (instance.ts). */
+export async function startRedisServer(id: string, port: number, dir: string): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  await launch(
+    { id, command: which('redis-server')!, args: redisArgs(port, dir), port },
+    () => redisPing(port),
+    30_000,
+  );
+}
+
 export const redis: Service = {
   name: 'redis',
   summary: 'Redis (Debian redis-server), AOF on, maxmemory-policy noeviction',
   dependsOn: [],
   procs: [{ id: 'redis', port: PORTS.redis, ports: [PORTS.redis] }],
   install: () => installRedis('redis'),
-  async start() {
-    const dir = serviceDataDir('redis');
-    mkdirSync(dir, { recursive: true });
-    await launch(
-      { id: 'redis', command: which('redis-server')!, args: redisArgs(PORTS.redis, dir), port: PORTS.redis },
-      () => redisPing(PORTS.redis),
-      30_000,
-    );
-  },
+  start: () => startRedisServer('redis', PORTS.redis, serviceDataDir('redis')),
   ready: () => redisPing(PORTS.redis),
   env: () => ({ TH_REDIS_URL: `redis://${LOCALHOST}:${PORTS.redis}` }),
 };

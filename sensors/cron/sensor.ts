@@ -4,7 +4,7 @@
 // when several processes upsert them at once: bullmq#3085, #3262).
 
 import { ids } from '../../src/envelope/ids.ts';
-import { backoffDelay, defaultBackoff, sleep } from '../../src/retry/backoff.ts';
+import { backoffDelay, enqueueRetryBackoff, sleep } from '../../src/retry/backoff.ts';
 import type { Sensor, SensorContext, SensorHealth } from '../../src/sensor/sensor.ts';
 import { type CronSpec, nextTick } from './spec.ts';
 
@@ -58,7 +58,7 @@ export function createCronSensor(spec: CronSpec, context: SensorContext): Sensor
       } catch (error) {
         health = { ...health, connected: false, message: `tick ${scheduledTime} not yet written: ${error}` };
         log.warn({ err: error, tick: scheduledTime, attempt }, 'cron tick could not be enqueued; retrying');
-        await sleep(backoffDelay(defaultBackoff, attempt), signal);
+        await sleep(backoffDelay(enqueueRetryBackoff, attempt), signal);
       }
     }
   }

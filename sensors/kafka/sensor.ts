@@ -9,7 +9,7 @@
 import { type Consumer, type EachBatchPayload, Kafka, type Producer } from 'kafkajs';
 import type { EventInput } from '../../src/envelope/event.ts';
 import { errorRecord, type OutgoingRecord, responseRecord } from '../../src/envelope/reply-records.ts';
-import { backoffDelay, defaultBackoff, retry, sleep } from '../../src/retry/backoff.ts';
+import { backoffDelay, enqueueRetryBackoff, retry, sleep } from '../../src/retry/backoff.ts';
 import type { Sensor, SensorContext, SensorHealth } from '../../src/sensor/sensor.ts';
 import { kafkaConfig } from './client.ts';
 import { kafkaMessageToEvent } from './message.ts';
@@ -96,7 +96,7 @@ export function createKafkaSensor(spec: KafkaSpec, context: SensorContext): Sens
       } catch (error) {
         clearInterval(keepAlive);
         release?.();
-        const delay = backoffDelay(defaultBackoff, attempt);
+        const delay = backoffDelay(enqueueRetryBackoff, attempt);
         setHealth(false, `events not yet durable, retrying: ${(error as Error).message}`);
         log.warn(
           { err: error, topic: batch.topic, partition: batch.partition, offset, attempt },

@@ -17,7 +17,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import type { EventInput } from '../../src/envelope/event.ts';
 import { errorMessage } from '../../src/errors.ts';
-import { backoffDelay, defaultBackoff, retry, sleep } from '../../src/retry/backoff.ts';
+import { backoffDelay, defaultBackoff, enqueueRetryBackoff, retry, sleep } from '../../src/retry/backoff.ts';
 import type { Sensor, SensorContext, SensorHealth } from '../../src/sensor/sensor.ts';
 import {
   busyPollMs,
@@ -166,7 +166,7 @@ export function createKinesisSensor(spec: KinesisSpec, context: SensorContext): 
         if (stop.aborted) return false;
         setHealth(false, `records not yet enqueued: ${errorMessage(error)}`);
         log.warn({ err: error, attempt }, 'kinesis records could not be enqueued; retrying');
-        await sleep(backoffDelay(defaultBackoff, attempt), stop);
+        await sleep(backoffDelay(enqueueRetryBackoff, attempt), stop);
         if (stop.aborted) return false;
       }
     }

@@ -25,7 +25,7 @@ import {
 } from 'nats';
 import type { EventInput } from '../../src/envelope/event.ts';
 import { errorRecord, type OutgoingRecord, responseRecord } from '../../src/envelope/reply-records.ts';
-import { backoffDelay, defaultBackoff, retry, sleep } from '../../src/retry/backoff.ts';
+import { backoffDelay, enqueueRetryBackoff, retry, sleep } from '../../src/retry/backoff.ts';
 import type { Sensor, SensorContext, SensorHealth } from '../../src/sensor/sensor.ts';
 import { resolveSecret } from '../../src/trigger/secret-ref.ts';
 import { coreMessageToEvent, jetStreamMessageToEvent, natsEventSource } from './message.ts';
@@ -109,7 +109,7 @@ export function createNatsSensor(spec: NatsSpec, context: SensorContext): Sensor
         return true;
       } catch (error) {
         if (signal.aborted) return false;
-        const delay = backoffDelay(defaultBackoff, attempt);
+        const delay = backoffDelay(enqueueRetryBackoff, attempt);
         setHealth(false, `events not yet durable, retrying: ${(error as Error).message}`);
         log.warn(
           { err: error, events: events.length, attempt },

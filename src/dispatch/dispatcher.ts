@@ -149,9 +149,15 @@ export function createDispatcher(options: DispatcherOptions): Worker<EventJobDat
       ? { limiter: { max: delivery.rateLimit.max, duration: delivery.rateLimit.durationMs } }
       : {}),
     // A SIGKILLed hub's active jobs are picked up again once their lock lapses; at-least-once means a job
-    // may stall many times under repeated crashes without being dead-lettered for it.
+    // may stall many times under repeated crashes without being dead-lettered for it. BullMQ finds a stalled
+    // job in two passes of its stalled check (mark, then move once the lock is gone): with its 30 s default
+    // the fault suite saw a killed hub's in-flight events come back after up to 60 s; every 5 s it is ≤ ~20 s.
     lockDuration: 15_000,
+    stalledInterval: 5000,
     maxStalledCount: 100,
+    // After a Redis outage the worker's loop waits this long before it fetches again (BullMQ's default 15 s
+    // held deliveries back well after Redis was back).
+    runRetryDelay: 2000,
     settings: {
       backoffStrategy: (attemptsMade, _type, error) => {
         const delay = error instanceof DeliveryError ? error.delayMs : undefined;

@@ -36,10 +36,16 @@ export class Engine {
   private readonly env: TriggerEnvironment;
   private readonly stopDeadlineMs: number;
   private applying: Promise<void> = Promise.resolve();
+  private appliedOnce = false;
 
   constructor(env: TriggerEnvironment, options: { stopDeadlineMs?: number } = {}) {
     this.env = env;
     this.stopDeadlineMs = options.stopDeadlineMs ?? 10_000;
+  }
+
+  /** Whether a first set of Triggers was applied (until then a webhook path may just not be loaded yet). */
+  get applied(): boolean {
+    return this.appliedOnce;
   }
 
   /** Applies are serialized: a reload that arrives mid-apply runs after it. */
@@ -99,6 +105,7 @@ export class Engine {
       }
       this.states.set(item.key, { key: item.key, origin: item.origin, state: 'invalid', error: item.error });
     }
+    this.appliedOnce = true;
     this.env.log.info(
       { running: this.list().filter((s) => s.state === 'running').length },
       'triggers applied',

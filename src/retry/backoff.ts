@@ -12,6 +12,13 @@ export interface BackoffPolicy {
 
 export const defaultBackoff: BackoffPolicy = { initialMs: 500, maxMs: 60_000, multiplier: 2, jitter: 0.2 };
 
+/**
+ * A sensor retrying an emit that Redis could not take (TH_ERR_QUEUE_UNAVAILABLE): the events wait unacked at
+ * their source, and a retry is one command that fails fast, so the cap is short. With the default's 60 s cap
+ * a 30 s Redis outage held Kafka and JetStream back for another 30-45 s after Redis returned (fault suite).
+ */
+export const enqueueRetryBackoff: BackoffPolicy = { initialMs: 200, maxMs: 5000, multiplier: 2, jitter: 0.2 };
+
 /** Delay before retry number `attempt` (1 = the first retry). */
 export function backoffDelay(
   policy: BackoffPolicy,

@@ -86,7 +86,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     return options.metrics.metrics();
   });
   app.register(apiPlugin(options.engine, options.instrumentation, options.apiToken, options.backfills));
-  app.register(webhookPlugin(options.webhooks, options.maxBodyBytes));
+  app.register(webhookPlugin(options.webhooks, options.maxBodyBytes, () => !options.engine.applied));
   app.register(dashboardPlugin(options));
   return app;
 }

@@ -45,7 +45,12 @@ function decodePath(url: string): string {
   }
 }
 
-export function webhookPlugin(table: WebhookRouteTable, maxBodyBytes: number) {
+/** `starting()`: the hub serves but has not applied its Triggers yet. */
+export function webhookPlugin(
+  table: WebhookRouteTable,
+  maxBodyBytes: number,
+  starting: () => boolean = () => false,
+) {
   return async function webhooks(app: FastifyInstance): Promise<void> {
     // Bodies stay raw bytes: signatures are computed over them and each sensor decides how to parse.
     app.removeAllContentTypeParsers();
@@ -64,6 +69,16 @@ export function webhookPlugin(table: WebhookRouteTable, maxBodyBytes: number) {
 
     app.all('/webhooks/*', { bodyLimit: maxBodyBytes }, async (request, reply) => {
       const matched = table.match(decodePath(request.url));
+      // A hub that just (re)started serves before its Triggers are loaded: a 404 then would make a sender
+      // drop the event (the fault suite's restarted hubs answered 404 to live traffic); 503 makes it retry.
+      if (!matched && starting())
+        return sendError(
+          reply.header('retry-after', '1'),
+          new HubError(
+            'TH_ERR_STARTING',
+            `the hub is loading its Triggers; retry ${request.url.split('?')[0]}`,
+          ),
+        );
       if (!matched)
         return sendError(
           reply,

@@ -11,6 +11,8 @@ export interface Received {
   /** The id of every event in the request: [id] for one event, all of them for a CloudEvents batch. */
   ids: string[];
   at: number;
+  /** The status written back, once written to a connection still open (a caller that gave up never saw it). */
+  answered?: number;
 }
 
 export interface Reply {
@@ -71,6 +73,9 @@ export async function startSink(
       for (const id of entry.ids) sink.counts.set(id, (sink.counts.get(id) ?? 0) + 1);
       const reply = sink.respond(entry);
       const answer = () => {
+        // A caller that timed out and hung up is not told 2xx: it will retry, so this is no delivery.
+        if (request.socket.destroyed) return;
+        entry.answered = reply.status;
         if (reply.status >= 200 && reply.status < 300) for (const id of entry.ids) sink.delivered.add(id);
         response.writeHead(reply.status, reply.headers).end(reply.body ?? '');
       };

@@ -137,12 +137,16 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
 /**
  * Stops a daemon this script started, by its pid file only: SIGTERM to its process group, then SIGKILL
  * after the grace period (kube-apiserver, for one, waits for in-flight requests far longer than tests want).
- * Returns the pid that was stopped, if any.
+ * `first` = SIGKILL is a crash (the fault suite). Returns the pid that was stopped, if any.
  */
-export async function stopDaemon(id: string, graceMs = 10_000): Promise<number | undefined> {
+export async function stopDaemon(
+  id: string,
+  graceMs = 10_000,
+  first: 'SIGTERM' | 'SIGKILL' = 'SIGTERM',
+): Promise<number | undefined> {
   const rec = liveDaemon(id);
   if (rec) {
-    signalGroup(rec.pid, 'SIGTERM');
+    signalGroup(rec.pid, first);
     const deadline = Date.now() + graceMs;
     while (isAlive(rec.pid) && Date.now() < deadline) await sleep(100);
     if (isAlive(rec.pid)) {

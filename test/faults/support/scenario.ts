@@ -1,0 +1,147 @@
+// One fault scenario, the same shape every time: a hub process running Triggers for the chosen sources, a
+// steady load into each, the fault (which may kill and replace the hub), a little more load, then wait until
+// every produced event was delivered, check nothing was dead-lettered, and record the table's row.
+
+import { expect } from 'vitest';
+import {
+  freePort,
+  type HubProcess,
+  spawnHub,
+  type TriggerDoc,
+  uniqueNamespace,
+  writeTriggerDir,
+} from '../../support/hub.ts';
+import type { Received, Reply } from '../../support/sink.ts';
+import { faultInstances } from './instances.ts';
+import { type Ledger, queuedEventIds, startLedger, unfinishedJobs } from './ledger.ts';
+import {
+  cronTrigger,
+  jetStreamSource,
+  kafkaSource,
+  kinesisSource,
+  type Load,
+  type SourceFixture,
+  webhookLoad,
+  webhookTrigger,
+} from './load.ts';
+import { recordRow, type ScenarioRow } from './report.ts';
+
+export type SourceKind = 'webhook' | 'cron' | 'kafka' | 'jetstream' | 'kinesis';
+
+export interface ScenarioContext {
+  hub: HubProcess;
+  ledger: Ledger;
+  loads: Load[];
+  /** SIGKILLs (or SIGTERMs) the hub and starts a new one on the same port and Triggers. */
+  restartHub(signal?: NodeJS.Signals): Promise<HubProcess>;
+  namespace: string;
+}
+
+export interface ScenarioOptions {
+  /** The table's scenario name. */
+  name: string;
+  sources: SourceKind[];
+  /** Events per second into each source (cron: one tick a second). */
+  rate: number;
+  respond?: (request: Received) => Reply;
+  /** Overrides of the Triggers' delivery settings. */
+  delivery?: Record<string, unknown>;
+  /** The target URL, when something stands between the hub and the sink (a proxy). */
+  targetUrl?: (sinkUrl: string) => Promise<string>;
+  hubEnv?: NodeJS.ProcessEnv;
+  /** Load before the fault starts. */
+  warmupMs?: number;
+  /** Load after the fault ended. */
+  cooldownMs?: number;
+  /** Does the damage; resolves when it is over (the time to recover counts from then). */
+  fault(context: ScenarioContext): Promise<void>;
+  drainTimeoutMs?: number;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const defaultDelivery = { retries: 100, backoff: { initialMs: 100, maxMs: 2000 }, concurrency: 16 };
+
+export async function runScenario(options: ScenarioOptions): Promise<ScenarioRow> {
+  const instances = faultInstances();
+  const ledger = await startLedger(options.respond);
+  const namespace = uniqueNamespace('fault');
+  const url = options.targetUrl ? await options.targetUrl(ledger.sink.url) : ledger.sink.url;
+  const sources: Array<{ kind: SourceKind; fixture: SourceFixture }> = [];
+  const triggers: TriggerDoc[] = [];
+  for (const kind of options.sources) {
+    if (kind === 'webhook') triggers.push(webhookTrigger(namespace, url));
+    else if (kind === 'cron') triggers.push(cronTrigger(namespace, url));
+    else {
+      const make = { kafka: kafkaSource, jetstream: jetStreamSource, kinesis: kinesisSource }[kind];
+      const server = { kafka: instances.kafka, jetstream: instances.nats, kinesis: instances.kinesalite }[
+        kind
+      ];
+      const fixture = await make(server.url, namespace, url);
+      sources.push({ kind, fixture });
+      triggers.push(fixture.trigger);
+    }
+  }
+  for (const trigger of triggers) {
+    const spec = trigger.spec as Record<string, unknown>;
+    spec.delivery = { ...defaultDelivery, ...options.delivery };
+  }
+  const dir = writeTriggerDir(triggers);
+  const port = await freePort();
+  const context = { ledger, namespace, loads: [] as Load[] } as unknown as ScenarioContext;
+  context.hub = await spawnHub(dir, port, options.hubEnv);
+  context.restartHub = async (signal = 'SIGKILL') => {
+    context.hub.child.kill(signal);
+    await context.hub.exited;
+    context.hub = await spawnHub(dir, port, options.hubEnv);
+    return context.hub;
+  };
+  try {
+    if (options.sources.includes('webhook'))
+      context.loads.push(
+        webhookLoad(`${context.hub.url}/webhooks/${namespace}/webhook`, ledger.produced, options.rate),
+      );
+    for (const { fixture } of sources) context.loads.push(fixture.start(ledger.produced, options.rate));
+    await sleep(options.warmupMs ?? 2000);
+    await options.fault(context);
+    const faultEnded = Date.now();
+    // The backlog the fault left: the time to recover is until the last of these was delivered.
+    if (options.sources.includes('cron'))
+      for (const id of await queuedEventIds(`${namespace}/cron`)) ledger.produced.add(id);
+    const backlog = [...ledger.produced];
+    await sleep(options.cooldownMs ?? 2000);
+    await Promise.all(context.loads.map((load) => load.stop()));
+    // Cron ticks due while no hub ran are not fired late (by design); every tick a hub wrote must arrive.
+    if (options.sources.includes('cron'))
+      for (const id of await queuedEventIds(`${namespace}/cron`)) ledger.produced.add(id);
+    await ledger.waitAllDelivered(options.drainTimeoutMs ?? 240_000, options.name);
+    const row = ledger.row(options.name, ledger.clearedAfter(backlog, faultEnded));
+    recordRow(row);
+    const refused = context.loads
+      .filter((load) => load.refused.size > 0)
+      .map((l) => `${l.name}: ${JSON.stringify(Object.fromEntries(l.refused))}`);
+    console.log(
+      `${options.name}: ${JSON.stringify(row)}; last delivery per source (ms after the fault) ${JSON.stringify(ledger.settledAfter(faultEnded))}${refused.length ? `; producers retried ${refused.join(', ')}` : ''}`,
+    );
+    expect(row.lost).toBe(0);
+    // A 4xx tells a webhook sender its event is refused for good: a real sender would have lost it.
+    for (const load of context.loads)
+      expect(
+        [...load.refused.keys()].filter((reason) => /answered 4\d\d/.test(reason)),
+        load.name,
+      ).toEqual([]);
+    // Nothing dead-lettered or left behind (a cron trigger keeps firing: only its dead letters count).
+    for (const kind of options.sources) {
+      const unfinished = await unfinishedJobs(`${namespace}/${kind}`);
+      if (kind === 'cron') expect(unfinished.failed, kind).toBeUndefined();
+      else expect(unfinished, kind).toEqual({});
+    }
+    return row;
+  } finally {
+    await Promise.all(context.loads.map((load) => load.stop()));
+    context.hub.child.kill('SIGKILL');
+    await context.hub.exited;
+    for (const { fixture } of sources) await fixture.close();
+    await ledger.close();
+  }
+}
