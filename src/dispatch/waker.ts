@@ -9,6 +9,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { keyPrefix } from '../queue/keys.ts';
+import { withTimeout } from '../retry/timeout.ts';
 
 /** How long one blocking call waits before it picks up newly idle queues. */
 const blockSeconds = 1;
@@ -34,6 +35,7 @@ export class DispatchWaker {
   /** `connection` is dedicated to the waker: it spends its life in blocking calls. */
   constructor(connection: Redis, log: Logger) {
     this.connection = connection;
+    this.connection.on('error', () => {}); // Redis away: the loop logs and retries
     this.probe = connection.duplicate();
     this.probe.on('error', () => {});
     this.log = log;
@@ -68,7 +70,8 @@ export class DispatchWaker {
     this.changed?.();
     this.connection.disconnect();
     this.probe.disconnect();
-    await this.loop;
+    // A blocking call on a connection that never came up is not always rejected by disconnect(): do not hang.
+    await withTimeout(this.loop, 1000, 'waker loop').catch(() => {});
   }
 
   private fire(key: string): void {
