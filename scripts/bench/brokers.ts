@@ -11,8 +11,8 @@ import { connect, type JetStreamClient, type NatsConnection } from 'nats';
 
 export type BrokerKind = 'kafka' | 'jetstream';
 
-/** What load.mjs prints, for the fields the bench reads. */
-export interface BrokerLoadResult {
+/** What load.mjs prints (and the broker load returns), for the fields the bench reads. */
+export interface LoadResult {
   accepted: number;
   lost: number;
   duplicates: number;
@@ -23,6 +23,7 @@ export interface BrokerLoadResult {
   ingest_rate_per_s: number;
   latency_ms?: { p50: number; p90: number; p99: number; max: number };
   webhook_ms: { p50: number; p99: number };
+  error?: string;
 }
 
 export interface BrokerSource {
@@ -36,7 +37,7 @@ export interface BrokerSource {
     run: string,
     sinkUrl: string,
     options: { n: number; rate?: number; timeoutS: number },
-  ): Promise<BrokerLoadResult>;
+  ): Promise<LoadResult>;
   close(): Promise<void>;
 }
 
@@ -126,7 +127,7 @@ async function produceAndWait(
   run: string,
   sinkUrl: string,
   options: { n: number; rate?: number; timeoutS: number },
-): Promise<BrokerLoadResult> {
+): Promise<LoadResult> {
   const { n } = options;
   let errors = 0;
   let accepted = 0;

@@ -39,7 +39,7 @@ import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { stringify } from 'yaml';
 import { tcpOpen } from '../services/lib/probe.ts';
-import { type BrokerKind, type BrokerSource, createBrokerSource } from './brokers.ts';
+import { type BrokerKind, type BrokerSource, createBrokerSource, type LoadResult } from './brokers.ts';
 import { benchManyTriggers } from './many-triggers.ts';
 import { summarizeProfile } from './profile-summary.ts';
 import { runSourceBenches } from './sources.ts';
@@ -282,20 +282,6 @@ function withDb(url: string, db: number): string {
 // ---------------------------------------------------------------------------------------------------------
 // The harness.
 
-interface LoadResult {
-  accepted: number;
-  lost: number;
-  duplicates: number;
-  errors: number;
-  rejected: number;
-  timed_out: boolean;
-  e2e_rate_per_s: number | null;
-  ingest_rate_per_s: number;
-  latency_ms?: { p50: number; p90: number; p99: number; max: number };
-  webhook_ms: { p50: number; p99: number };
-  error?: string;
-}
-
 async function runLoad(
   workDir: string,
   label: string,
@@ -371,8 +357,7 @@ function loadFor(
   source: BrokerSource | undefined,
 ): System['load'] {
   if (!source) return (label, options) => runLoad(workDir, label, webhookUrl, sinkUrl, options);
-  return (label, options) =>
-    source.load(runLabel(label), sinkUrl, { ...options, timeoutS: LOAD_TIMEOUT_S }) as Promise<LoadResult>;
+  return (label, options) => source.load(runLabel(label), sinkUrl, { ...options, timeoutS: LOAD_TIMEOUT_S });
 }
 
 async function startHub(
