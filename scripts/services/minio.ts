@@ -45,6 +45,12 @@ export async function startMinioServer(
     MINIO_ROOT_USER: ACCESS_KEY,
     MINIO_ROOT_PASSWORD: SECRET_KEY,
     MINIO_UPDATE: 'off',
+    // No notification lost across a MinIO restart (the fault suite lost a few without these, docs/minio.md):
+    // write each one to the queue_dir before answering the put (by default it waits in memory and a restart
+    // drops it), and hold requests at start until the buckets' notification rules are loaded (by default
+    // MinIO serves at once and a put in that moment notifies no one).
+    MINIO_API_SYNC_EVENTS: 'on',
+    MINIO_SYNC_BOOT: 'on',
     [`MINIO_NOTIFY_WEBHOOK_ENABLE_${WEBHOOK_ID}`]: 'on',
     [`MINIO_NOTIFY_WEBHOOK_ENDPOINT_${WEBHOOK_ID}`]: endpoint,
     [`MINIO_NOTIFY_WEBHOOK_AUTH_TOKEN_${WEBHOOK_ID}`]: WEBHOOK_TOKEN,
