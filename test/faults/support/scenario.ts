@@ -135,9 +135,13 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRow
       .map((l) => `${l.name}: ${JSON.stringify(Object.fromEntries(l.refused))}`);
     // A relist after a watch expired (410 Gone) delivers what it missed as synthetic events, with the ids the
     // watch events would have had: they count as those events' deliveries.
-    const synthetic = ledger.sink.received.filter((r) => r.headers['ce-k8ssynthetic'] !== undefined).length;
+    const synthetic: Record<string, number> = {};
+    for (const { headers } of ledger.sink.received) {
+      const kind = headers['ce-k8ssynthetic'];
+      if (typeof kind === 'string') synthetic[kind] = (synthetic[kind] ?? 0) + 1;
+    }
     console.log(
-      `${options.name}: ${JSON.stringify(row)}${synthetic ? `; ${synthetic} synthetic (relist) deliveries` : ''}; last delivery per source (ms after the fault) ${JSON.stringify(ledger.settledAfter(faultEnded))}${refused.length ? `; producers retried ${refused.join(', ')}` : ''}`,
+      `${options.name}: ${JSON.stringify(row)}${Object.keys(synthetic).length ? `; synthetic watch deliveries ${JSON.stringify(synthetic)}` : ''}; last delivery per source (ms after the fault) ${JSON.stringify(ledger.settledAfter(faultEnded))}${refused.length ? `; producers retried ${refused.join(', ')}` : ''}`,
     );
     expect(row.lost).toBe(0);
     // A 4xx tells a webhook sender its event is refused for good: a real sender would have lost it.
