@@ -10,10 +10,34 @@ import type { Service } from './service.ts';
 // answer with an ERROR event at once.
 const VERSION = 'v3.6.16';
 const binary = () => cachedBinary('etcd', VERSION);
-const client = `http://${LOCALHOST}:${PORTS.etcd}`;
-const peer = `http://${LOCALHOST}:${PORTS.etcdPeer}`;
+const healthyOn = (port: number) => () => httpOk(`http://${LOCALHOST}:${port}/health`);
+const ready = healthyOn(PORTS.etcd);
 
-const ready = () => httpOk(`${client}/health`);
+/** One etcd member on `port` (clients) and `peerPort`, data in `dir`; also used by private instances (instance.ts). */
+export async function startEtcdServer(
+  id: string,
+  port: number,
+  peerPort: number,
+  dir: string,
+): Promise<void> {
+  const client = `http://${LOCALHOST}:${port}`;
+  const peer = `http://${LOCALHOST}:${peerPort}`;
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // biome-ignore format: flag and value pairs read better side by side
+  const args = [
+    '--name', 'trigger-hub-test',
+    '--data-dir', dir,
+    '--listen-client-urls', client,
+    '--advertise-client-urls', client,
+    '--listen-peer-urls', peer,
+    '--initial-advertise-peer-urls', peer,
+    '--initial-cluster', `trigger-hub-test=${peer}`,
+    // Test data: speed over crash safety, as controller-runtime's envtest does.
+    '--unsafe-no-fsync',
+    '--log-level', 'warn',
+  ];
+  await launch({ id, command: binary(), args, port }, healthyOn(port), 60_000);
+}
 
 export const etcd: Service = {
   name: 'etcd',
@@ -23,24 +47,7 @@ export const etcd: Service = {
   async install() {
     await goWrapperBuild('etcd', { name: 'etcd', version: VERSION, pkg: 'go.etcd.io/etcd/server/v3' });
   },
-  async start() {
-    const dir = serviceDataDir('etcd');
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    // biome-ignore format: flag and value pairs read better side by side
-    const args = [
-      '--name', 'trigger-hub-test',
-      '--data-dir', dir,
-      '--listen-client-urls', client,
-      '--advertise-client-urls', client,
-      '--listen-peer-urls', peer,
-      '--initial-advertise-peer-urls', peer,
-      '--initial-cluster', `trigger-hub-test=${peer}`,
-      // Test data: speed over crash safety, as controller-runtime's envtest does.
-      '--unsafe-no-fsync',
-      '--log-level', 'warn',
-    ];
-    await launch({ id: 'etcd', command: binary(), args, port: PORTS.etcd }, ready, 60_000);
-  },
+  start: () => startEtcdServer('etcd', PORTS.etcd, PORTS.etcdPeer, serviceDataDir('etcd')),
   ready,
   env: () => ({}),
 };

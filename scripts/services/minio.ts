@@ -13,14 +13,58 @@ const MODULE = 'github.com/minio/minio';
 const VERSION = 'v0.0.0-20260212201848-7aac2a2c5b7c';
 const binary = () => cachedBinary('minio', VERSION);
 
-const ACCESS_KEY = 'triggerhub';
-const SECRET_KEY = 'triggerhub-test-secret';
+export const ACCESS_KEY = 'triggerhub';
+export const SECRET_KEY = 'triggerhub-test-secret';
 /** The webhook notification target, configured at start; the tests listen for it on PORTS.minioWebhook. */
 const WEBHOOK_ID = 'TESTHUB';
-const WEBHOOK_TOKEN = 'minio-test-token';
+export const WEBHOOK_TOKEN = 'minio-test-token';
+export const WEBHOOK_ARN = `arn:minio:sqs::${WEBHOOK_ID}:webhook`;
 const WEBHOOK_ENDPOINT = `http://${LOCALHOST}:${PORTS.minioWebhook}/minio`;
 
-const ready = () => httpOk(`http://${LOCALHOST}:${PORTS.minio}/minio/health/ready`);
+const readyOn = (port: number) => () => httpOk(`http://${LOCALHOST}:${port}/minio/health/ready`);
+const ready = readyOn(PORTS.minio);
+
+/**
+ * One MinIO server on `port` with its data in `dir` and its webhook target TESTHUB posting to `endpoint`;
+ * also used by private instances (instance.ts), whose target points straight at a hub.
+ */
+export async function startMinioServer(
+  id: string,
+  port: number,
+  consolePort: number,
+  dir: string,
+  endpoint: string,
+): Promise<void> {
+  const data = join(dir, 'data');
+  // MinIO's own store for notifications the receiver has not taken yet (tests come and go), retried later.
+  const queueDir = join(dir, 'webhook-queue');
+  mkdirSync(data, { recursive: true });
+  mkdirSync(queueDir, { recursive: true });
+  const env = {
+    ...process.env,
+    MINIO_ROOT_USER: ACCESS_KEY,
+    MINIO_ROOT_PASSWORD: SECRET_KEY,
+    MINIO_UPDATE: 'off',
+    // No notification lost across a MinIO restart (the fault suite lost a few without these, docs/minio.md):
+    // write each one to the queue_dir before answering the put (by default it waits in memory and a restart
+    // drops it), and hold requests at start until the buckets' notification rules are loaded (by default
+    // MinIO serves at once and a put in that moment notifies no one).
+    MINIO_API_SYNC_EVENTS: 'on',
+    MINIO_SYNC_BOOT: 'on',
+    [`MINIO_NOTIFY_WEBHOOK_ENABLE_${WEBHOOK_ID}`]: 'on',
+    [`MINIO_NOTIFY_WEBHOOK_ENDPOINT_${WEBHOOK_ID}`]: endpoint,
+    [`MINIO_NOTIFY_WEBHOOK_AUTH_TOKEN_${WEBHOOK_ID}`]: WEBHOOK_TOKEN,
+    [`MINIO_NOTIFY_WEBHOOK_QUEUE_DIR_${WEBHOOK_ID}`]: queueDir,
+  };
+  // biome-ignore format: flag and value pairs read better side by side
+  const args = [
+    'server',
+    data,
+    '--address', `${LOCALHOST}:${port}`,
+    '--console-address', `${LOCALHOST}:${consolePort}`,
+  ];
+  await launch({ id, command: binary(), args, port, env }, readyOn(port), 60_000);
+}
 
 export const minio: Service = {
   name: 'minio',
@@ -30,32 +74,8 @@ export const minio: Service = {
   async install() {
     await goInstall('minio', { name: 'minio', module: MODULE, version: VERSION, binary: 'minio' });
   },
-  async start() {
-    const dir = serviceDataDir('minio');
-    const data = join(dir, 'data');
-    // MinIO's own store for notifications the receiver has not taken yet (tests come and go), retried later.
-    const queueDir = join(dir, 'webhook-queue');
-    mkdirSync(data, { recursive: true });
-    mkdirSync(queueDir, { recursive: true });
-    const env = {
-      ...process.env,
-      MINIO_ROOT_USER: ACCESS_KEY,
-      MINIO_ROOT_PASSWORD: SECRET_KEY,
-      MINIO_UPDATE: 'off',
-      [`MINIO_NOTIFY_WEBHOOK_ENABLE_${WEBHOOK_ID}`]: 'on',
-      [`MINIO_NOTIFY_WEBHOOK_ENDPOINT_${WEBHOOK_ID}`]: WEBHOOK_ENDPOINT,
-      [`MINIO_NOTIFY_WEBHOOK_AUTH_TOKEN_${WEBHOOK_ID}`]: WEBHOOK_TOKEN,
-      [`MINIO_NOTIFY_WEBHOOK_QUEUE_DIR_${WEBHOOK_ID}`]: queueDir,
-    };
-    // biome-ignore format: flag and value pairs read better side by side
-    const args = [
-      'server',
-      data,
-      '--address', `${LOCALHOST}:${PORTS.minio}`,
-      '--console-address', `${LOCALHOST}:${PORTS.minioConsole}`,
-    ];
-    await launch({ id: 'minio', command: binary(), args, port: PORTS.minio, env }, ready, 60_000);
-  },
+  start: () =>
+    startMinioServer('minio', PORTS.minio, PORTS.minioConsole, serviceDataDir('minio'), WEBHOOK_ENDPOINT),
   ready,
   env: () => ({
     TH_MINIO_ENDPOINT: `http://${LOCALHOST}:${PORTS.minio}`,
@@ -63,6 +83,6 @@ export const minio: Service = {
     TH_MINIO_SECRET_KEY: SECRET_KEY,
     TH_MINIO_WEBHOOK_TOKEN: WEBHOOK_TOKEN,
     TH_MINIO_WEBHOOK_PORT: String(PORTS.minioWebhook),
-    TH_MINIO_WEBHOOK_ARN: `arn:minio:sqs::${WEBHOOK_ID}:webhook`,
+    TH_MINIO_WEBHOOK_ARN: WEBHOOK_ARN,
   }),
 };

@@ -17,23 +17,31 @@ export function setting(name: string): string {
   return value;
 }
 
-export function minioClient(): Client {
-  const endpoint = new URL(setting('TH_MINIO_ENDPOINT'));
+/** A client of the stack's MinIO, or of another one (the fault suite's private instance). */
+export function minioClient(
+  url = setting('TH_MINIO_ENDPOINT'),
+  accessKey = setting('TH_MINIO_ACCESS_KEY'),
+  secretKey = setting('TH_MINIO_SECRET_KEY'),
+): Client {
+  const endpoint = new URL(url);
   return new Client({
     endPoint: endpoint.hostname,
     port: Number(endpoint.port),
     useSSL: false,
-    accessKey: setting('TH_MINIO_ACCESS_KEY'),
-    secretKey: setting('TH_MINIO_SECRET_KEY'),
+    accessKey,
+    secretKey,
     region: 'us-east-1',
   });
 }
 
 /** A fresh bucket whose created and removed events go to the TESTHUB webhook target. */
-export async function subscribedBucket(client: Client): Promise<string> {
+export async function subscribedBucket(
+  client: Client,
+  arn = setting('TH_MINIO_WEBHOOK_ARN'),
+): Promise<string> {
   const bucket = `th-${randomBytes(5).toString('hex')}`;
   await client.makeBucket(bucket);
-  const queue = new QueueConfig(setting('TH_MINIO_WEBHOOK_ARN'));
+  const queue = new QueueConfig(arn);
   queue.addEvent(ObjectCreatedAll);
   queue.addEvent(ObjectRemovedAll);
   const config = new NotificationConfig();

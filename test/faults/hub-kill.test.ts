@@ -1,6 +1,7 @@
 // A SIGKILLed hub loses no event (DESIGN.md promise 1): the hub process is killed many times at random
-// moments under a mixed load (webhook, cron, Kafka, JetStream, Kinesis) and restarted each time; in the
-// end every event a source accepted was delivered, and nothing was dead-lettered.
+// moments under a mixed load (webhook, cron, Kafka, JetStream, Kinesis, Kubernetes watch, MinIO) and
+// restarted each time; in the end every event a source accepted was delivered, and nothing was
+// dead-lettered.
 
 import { describe, it } from 'vitest';
 import { envNumber } from './support/instances.ts';
@@ -13,8 +14,8 @@ describe('the hub SIGKILLed at random moments under a mixed load', () => {
     const kills = envNumber('TH_FAULT_KILLS', 20);
     const upTimes: number[] = [];
     await runScenario({
-      name: `hub SIGKILLed ${kills}× under mixed load (webhook, cron, Kafka, JetStream, Kinesis)`,
-      sources: ['webhook', 'cron', 'kafka', 'jetstream', 'kinesis'],
+      name: `hub SIGKILLed ${kills}× under mixed load (webhook, cron, Kafka, JetStream, Kinesis, watch, MinIO)`,
+      sources: ['webhook', 'cron', 'kafka', 'jetstream', 'kinesis', 'watch', 'minio'],
       rate: envNumber('TH_FAULT_RATE', 25),
       async fault({ restartHub }) {
         for (let kill = 0; kill < kills; kill++) {

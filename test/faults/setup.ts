@@ -1,5 +1,5 @@
-// Global setup of the fault suite: it starts PRIVATE instances of Redis, NATS, Kafka and kinesalite (on free
-// ports, data in a temporary folder), because its scenarios stop, kill and cut them, and the shared stack is
+// Global setup of the fault suite: it starts PRIVATE instances of Redis, NATS, Kafka, kinesalite, MinIO, etcd
+// and kube-apiserver (on free ports, data in a temporary folder), because its scenarios stop, kill and cut them, and the shared stack is
 // in use by other test runs. At the end it stops them and prints the suite's one table.
 
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -9,7 +9,8 @@ import { createInstance, type Instance, type InstanceKind } from '../../scripts/
 import { say } from '../../scripts/services/lib/log.ts';
 import { printTable } from './support/report.ts';
 
-const kinds: InstanceKind[] = ['redis', 'nats', 'kinesalite', 'kafka'];
+// etcd before the kube-apiserver that stores in it.
+const kinds: InstanceKind[] = ['redis', 'nats', 'kinesalite', 'minio', 'etcd', 'kube-apiserver', 'kafka'];
 
 export default async function setup(): Promise<() => Promise<void>> {
   const base = mkdtempSync(join(tmpdir(), 'th-faults-'));
@@ -20,7 +21,8 @@ export default async function setup(): Promise<() => Promise<void>> {
   try {
     // One at a time: Kafka's JVM start is the slow one and the box has two cores.
     for (const kind of kinds) {
-      const instance = await createInstance(kind, join(base, kind), 'faults');
+      const etcd = instances.find((i) => i.kind === 'etcd');
+      const instance = await createInstance(kind, join(base, kind), 'faults', { etcd });
       instances.push(instance);
       await instance.start();
       say('faults', `${kind} ${instance.url} (${instance.id})`);
@@ -35,6 +37,8 @@ export default async function setup(): Promise<() => Promise<void>> {
   process.env.TH_FAULT_RESULTS = join(base, 'results.jsonl');
   // The hub processes and test helpers (test/support/hub.ts) talk to the private Redis.
   process.env.TH_REDIS_URL = instances.find((i) => i.kind === 'redis')!.url;
+  // … and the private kube-apiserver (the watch source).
+  process.env.TH_KUBECONFIG = instances.find((i) => i.kind === 'kube-apiserver')!.url;
   return async () => {
     printTable(process.env.TH_FAULT_RESULTS!);
     await stopAll();

@@ -8,6 +8,11 @@ export interface FaultInstances {
   nats: Instance;
   kafka: Instance;
   kinesalite: Instance;
+  /** Its webhook target posts to the hub on `ports[2]` (the scenario's hub listens there). */
+  minio: Instance;
+  etcd: Instance;
+  /** `url` is the path of its admin kubeconfig. */
+  'kube-apiserver': Instance;
 }
 
 export function faultInstances(): FaultInstances {

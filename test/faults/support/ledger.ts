@@ -29,11 +29,19 @@ export interface Ledger {
   close(): Promise<void>;
 }
 
-/** The event's key: the producer's `fid` in its data, else its CloudEvents id (cron ticks). */
+/**
+ * The event's key: the producer's `fid` in its data, the object key of a MinIO record (the fid it was put
+ * under), else its CloudEvents id (cron ticks, Kubernetes watch events).
+ */
 export function keyOf(request: Received): string | undefined {
   try {
-    const fid = (JSON.parse(request.body.toString('utf8')) as { fid?: unknown }).fid;
-    if (typeof fid === 'string') return fid;
+    const data = JSON.parse(request.body.toString('utf8')) as {
+      fid?: unknown;
+      s3?: { object?: { key?: unknown } };
+    };
+    if (typeof data.fid === 'string') return data.fid;
+    const objectKey = data.s3?.object?.key;
+    if (typeof objectKey === 'string') return decodeURIComponent(objectKey);
   } catch {
     // not JSON: keyed by ce-id
   }

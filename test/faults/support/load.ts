@@ -7,7 +7,12 @@ import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { connect, type NatsConnection } from 'nats';
 import { request } from 'undici';
+import { ACCESS_KEY, SECRET_KEY, WEBHOOK_ARN, WEBHOOK_TOKEN } from '../../../scripts/services/minio.ts';
 import { createStream, kinesisClient } from '../../../sensors/kinesis/test-kinesis.ts';
+import { createNamespace } from '../../../sensors/kubernetes/kube-test-support.ts';
+import { minioClient, subscribedBucket } from '../../../sensors/minio/test-support.ts';
+import { KubeApiError, KubeClient, loadKubeConfig } from '../../../src/controller/kube-client.ts';
+import { ids } from '../../../src/envelope/ids.ts';
 import { type TriggerDoc, triggerDoc } from '../../support/hub.ts';
 
 export interface Load {
@@ -25,13 +30,14 @@ const retryMs = 200;
 /**
  * Calls `send(batch)` for `perTick` new fids every `tickMs` until stopped; a failed batch is retried with
  * the same fids until accepted (so every produced event is accepted once or, after an ambiguous failure,
- * more than once: never zero times).
+ * more than once: never zero times). The ledger keys are the fids, or the keys `send` returns instead (a
+ * source whose event ids only exist once it accepted the event: the Kubernetes watch).
  */
 function steady(
   name: string,
   ledger: Set<string>,
   ratePerSecond: number,
-  send: (fids: string[]) => Promise<void>,
+  send: (fids: string[]) => Promise<unknown>,
 ): Load {
   const produced = new Set<string>();
   const refused = new Map<string, number>();
@@ -44,10 +50,10 @@ function steady(
   const sendBatch = async (fids: string[]) => {
     for (;;) {
       try {
-        await send(fids);
-        for (const fid of fids) {
-          produced.add(fid);
-          ledger.add(fid);
+        const keys = await send(fids);
+        for (const key of Array.isArray(keys) ? (keys as string[]) : fids) {
+          produced.add(key);
+          ledger.add(key);
         }
         return;
       } catch (error) {
@@ -243,6 +249,84 @@ export async function kinesisSource(
         if (output.FailedRecordCount) throw new Error(`${output.FailedRecordCount} records were not put`);
       }),
     close: async () => client.destroy(),
+  };
+}
+
+/**
+ * Objects put into a bucket of the private MinIO, whose webhook target posts to the hub's /webhooks/minio
+ * (the trigger's path: the scenario's hub listens on the port the target posts to). A put is produced once
+ * MinIO answered it; MinIO then owes the hub its notification (kept in its queue_dir until a 2xx).
+ */
+export async function minioSource(
+  endpoint: string,
+  namespace: string,
+  sinkUrl: string,
+): Promise<SourceFixture> {
+  const client = minioClient(endpoint, ACCESS_KEY, SECRET_KEY);
+  const bucket = await subscribedBucket(client, WEBHOOK_ARN);
+  // The hub resolves the token from its environment (the hub processes inherit the test's).
+  process.env.TH_FAULT_MINIO_TOKEN = WEBHOOK_TOKEN;
+  return {
+    // Filtered on the bucket: notifications left from an earlier scenario's bucket are acknowledged, skipped.
+    trigger: triggerDoc(namespace, 'minio', {
+      source: {
+        minio: { path: 'minio', authToken: { env: 'TH_FAULT_MINIO_TOKEN' }, bucket, events: ['put'] },
+      },
+      target: { http: { url: sinkUrl } },
+      delivery,
+    }),
+    start: (ledger, rate) =>
+      steady('minio', ledger, rate, async (fids) => {
+        await Promise.all(
+          fids.map((fid) => client.putObject(bucket, fid, Buffer.from(JSON.stringify({ fid })))),
+        );
+      }),
+    close: async () => {},
+  };
+}
+
+/**
+ * ConfigMaps created in a namespace of their own on the private kube-apiserver, watched for ADDED events. A
+ * create is produced once the API server answered it; its key is the event id the hub must deliver
+ * (uid, resourceVersion, ADDED), the same for the watch event and for a relist's synthetic ADDED.
+ */
+export async function watchSource(
+  kubeconfig: string,
+  namespace: string,
+  sinkUrl: string,
+): Promise<SourceFixture> {
+  const client = new KubeClient(loadKubeConfig(kubeconfig));
+  const k8sNamespace = await createNamespace(client, 'faults');
+  const collection = `/api/v1/namespaces/${k8sNamespace}/configmaps`;
+  const create = async (name: string) => {
+    let object: { metadata?: { uid?: string; resourceVersion?: string } };
+    try {
+      object = await client.request('POST', collection, {
+        body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data: { fid: name } },
+      });
+    } catch (error) {
+      // A retried create whose first attempt landed: the object as created (nothing modifies it).
+      if (!(error instanceof KubeApiError && error.status === 409)) throw error;
+      object = await client.get(`${collection}/${name}`);
+    }
+    return ids.kubernetes(object.metadata!.uid!, object.metadata!.resourceVersion!, 'ADDED');
+  };
+  return {
+    trigger: triggerDoc(namespace, 'watch', {
+      source: {
+        kubernetes: {
+          kind: 'ConfigMap',
+          namespace: k8sNamespace,
+          eventTypes: ['ADDED'],
+          // Creates may start before the first hub's initial list: those come as its synthetic ADDED.
+          initialObjects: 'emit',
+        },
+      },
+      target: { http: { url: sinkUrl } },
+      delivery,
+    }),
+    start: (ledger, rate) => steady('watch', ledger, rate, (fids) => Promise.all(fids.map(create))),
+    close: async () => {},
   };
 }
 
