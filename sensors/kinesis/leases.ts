@@ -6,18 +6,12 @@
 // All keys come from `state.key`, so they share the trigger's hash tag (one Redis Cluster slot, and Lua
 // scripts may touch several of them).
 
+// Renew and release only a lease we still hold (token-checked): a plain PEXPIRE or DEL would touch a lease
+// another worker took over.
+import { releaseLeaseScript, renewLeaseScript } from '../../src/queue/lease.ts';
 import type { SensorState } from '../../src/sensor/sensor.ts';
 
 export const shardEnd = 'SHARD_END';
-
-// Renew only a lease we still hold: a plain PEXPIRE would extend a lease another worker took over.
-const renewScript = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0`;
-
-const releaseScript = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`;
 
 // A checkpoint is written only by the lease holder: a worker that lost its lease (paused, partitioned)
 // must not move a shard's checkpoint under the worker that took it over.
@@ -76,12 +70,18 @@ export class ShardLeases {
 
   async renew(shardId: string): Promise<boolean> {
     return (
-      (await this.state.redis.eval(renewScript, 1, this.leaseKey(shardId), this.workerId, this.leaseMs)) === 1
+      (await this.state.redis.eval(
+        renewLeaseScript,
+        1,
+        this.leaseKey(shardId),
+        this.workerId,
+        this.leaseMs,
+      )) === 1
     );
   }
 
   async release(shardId: string): Promise<void> {
-    await this.state.redis.eval(releaseScript, 1, this.leaseKey(shardId), this.workerId);
+    await this.state.redis.eval(releaseLeaseScript, 1, this.leaseKey(shardId), this.workerId);
   }
 
   /** The owners of the given shards' leases (undefined: free). */

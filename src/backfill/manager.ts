@@ -9,6 +9,7 @@ import type { RunningTrigger } from '../engine/running-trigger.ts';
 import { errorMessage, HubError } from '../errors.ts';
 import type { Instrumentation } from '../instrumentation.ts';
 import { backfillQueueName, keyPrefix } from '../queue/keys.ts';
+import { acquireLease } from '../queue/lease.ts';
 import type { RedisClient } from '../queue/redis.ts';
 import { builtinSensors } from '../registry.ts';
 import { withTimeout } from '../retry/timeout.ts';
@@ -22,7 +23,6 @@ import {
   parseBound,
   progressOf,
 } from './backfill.ts';
-import { acquireLease } from './lease.ts';
 import type { BackfillReaderFactory } from './reader.ts';
 import { removeUndelivered, runBackfill } from './runner.ts';
 import { BackfillStore, leaseKey } from './store.ts';

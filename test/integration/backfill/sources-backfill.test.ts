@@ -50,6 +50,32 @@ async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: numbe
 const backfilled = (sink: Sink, id: string) =>
   sink.received.filter((entry) => entry.headers['ce-backfill'] === id).map((entry) => entry.id!);
 
+/** Backfills [from, to) of `namespace/etl` through the API; checks it completes and delivers exactly `expected`. */
+async function backfillWindow(
+  hub: Hub,
+  sink: Sink,
+  namespace: string,
+  from: number,
+  to: number,
+  expected: string[],
+): Promise<void> {
+  const path = `/api/triggers/${namespace}/etl/backfills`;
+  const started = await api(hub.url, 'POST', path, {
+    from: new Date(from).toISOString(),
+    to: new Date(to).toISOString(),
+  });
+  expect(started.status, JSON.stringify(started.body)).toBe(201);
+  const id = started.body.backfill.id;
+  await waitFor(
+    async () => (await api(hub.url, 'GET', `${path}/${id}`)).body.backfill.status !== 'running',
+    120_000,
+    'backfill',
+  );
+  expect((await api(hub.url, 'GET', `${path}/${id}`)).body.backfill.status).toBe('completed');
+  await waitFor(() => backfilled(sink, id).length >= expected.length, 60_000, 'backfill deliveries');
+  expect(new Set(backfilled(sink, id))).toEqual(new Set(expected));
+}
+
 describe('backfill end to end', () => {
   let hub: Hub | undefined;
   let sink: Sink | undefined;
@@ -97,23 +123,7 @@ describe('backfill end to end', () => {
       .map((time, i) => ({ time, id: `jetstream/${stream}/${i + 1}` }))
       .filter((m) => m.time >= from && m.time < to)
       .map((m) => m.id);
-    const started = await api(hub.url, 'POST', `/api/triggers/${namespace}/etl/backfills`, {
-      from: new Date(from).toISOString(),
-      to: new Date(to).toISOString(),
-    });
-    expect(started.status, JSON.stringify(started.body)).toBe(201);
-    const id = started.body.backfill.id;
-    await waitFor(
-      async () =>
-        (await api(hub!.url, 'GET', `/api/triggers/${namespace}/etl/backfills/${id}`)).body.backfill
-          .status !== 'running',
-      120_000,
-      'backfill',
-    );
-    const done = (await api(hub.url, 'GET', `/api/triggers/${namespace}/etl/backfills/${id}`)).body.backfill;
-    expect(done.status).toBe('completed');
-    await waitFor(() => backfilled(sink!, id).length >= expected.length, 60_000, 'backfill deliveries');
-    expect(new Set(backfilled(sink, id))).toEqual(new Set(expected));
+    await backfillWindow(hub, sink, namespace, from, to, expected);
     expect(await state()).toEqual(before);
     const names: string[] = [];
     for await (const info of await jsm.consumers.list(stream)) names.push(info.name);
@@ -151,23 +161,7 @@ describe('backfill end to end', () => {
     const expected = puts
       .map((p) => p.id)
       .filter((pid) => arrival.get(pid)! >= from && arrival.get(pid)! < to);
-    const started = await api(hub.url, 'POST', `/api/triggers/${namespace}/etl/backfills`, {
-      from: new Date(from).toISOString(),
-      to: new Date(to).toISOString(),
-    });
-    expect(started.status, JSON.stringify(started.body)).toBe(201);
-    const id = started.body.backfill.id;
-    await waitFor(
-      async () =>
-        (await api(hub!.url, 'GET', `/api/triggers/${namespace}/etl/backfills/${id}`)).body.backfill
-          .status !== 'running',
-      120_000,
-      'backfill',
-    );
-    const done = (await api(hub.url, 'GET', `/api/triggers/${namespace}/etl/backfills/${id}`)).body.backfill;
-    expect(done.status).toBe('completed');
-    await waitFor(() => backfilled(sink!, id).length >= expected.length, 60_000, 'backfill deliveries');
-    expect(new Set(backfilled(sink, id))).toEqual(new Set(expected));
+    await backfillWindow(hub, sink, namespace, from, to, expected);
     expect(await redis.hgetall(key)).toEqual(before);
     redis.disconnect();
   }, 300_000);
