@@ -451,7 +451,18 @@ describe('Redis unavailable', () => {
     redisServer = await startOwnRedis(dir, port);
     const fromMinio = () =>
       subjectsOf(sink, created).filter((subject) => subject !== `${bucket}/by-hand.xml`);
-    await sink.waitFor(() => fromMinio().length >= keys.length, 180_000, `${keys.length} events`);
+    try {
+      await sink.waitFor(() => fromMinio().length >= keys.length, 180_000, `${keys.length} events`);
+    } catch (error) {
+      // Once seen in CI only: say where the events stopped (MinIO's re-sends, the hub's queue, the target).
+      const queue = hub.engine.get(`${namespace}/objects`)?.running?.queue.queue;
+      const counts = await queue?.getJobCounts().catch((e: Error) => e.message);
+      throw new Error(
+        `${(error as Error).message}; delivered ${fromMinio().length}, relay answers ${JSON.stringify(
+          Object.fromEntries(relay.statuses),
+        )}, hub queue ${JSON.stringify(counts)}`,
+      );
+    }
     // The request answered 503 was not acknowledged, so its sender must send it again; the hub may still have
     // written it once Redis was back (at least once: a re-sent record has the same id and enqueues nothing).
     expect(fromMinio()).toEqual(keys.map((key) => `${bucket}/${key}`).sort());

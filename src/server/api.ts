@@ -78,8 +78,11 @@ export function apiPlugin(
       '/api/dlq/:namespace/:name',
       async (request) => {
         const { queue } = runningQueue(request.params);
+        // Count first: an event dead-lettered between the two calls then shows in the entries but not yet in
+        // the count, never the reverse (a count of 1 over an empty page, as CI once saw).
+        const count = await queue.getFailedCount();
         const entries = await listDeadLetters(queue, pageOf(request.query, { limit: 100, maxLimit: 1000 }));
-        return { count: await queue.getFailedCount(), entries };
+        return { count, entries };
       },
     );
 

@@ -31,9 +31,10 @@ describe('batched delivery (delivery.batch)', () => {
 
   async function deadLetters(dlqUrl: string, expected: number) {
     let listing = { count: 0, entries: [] as DeadLetterEntry[] };
-    for (let i = 0; i < 600 && listing.count < expected; i++) {
+    const short = () => listing.count < expected || listing.entries.length < expected;
+    for (let i = 0; i < 600 && short(); i++) {
       listing = (await (await fetch(dlqUrl)).json()) as typeof listing;
-      if (listing.count < expected) await new Promise((resolve) => setTimeout(resolve, 100));
+      if (short()) await new Promise((resolve) => setTimeout(resolve, 100));
     }
     return listing;
   }
