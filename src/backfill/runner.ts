@@ -24,6 +24,7 @@ import { retry, sleep } from '../retry/backoff.ts';
 import { withTimeout } from '../retry/timeout.ts';
 import { sourceKindOf } from '../trigger/schema.ts';
 import { type BackfillRecord, backfillExtension } from './backfill.ts';
+import { LiveFirst } from './live-first.ts';
 import type { BackfillBatch, BackfillReaderFactory } from './reader.ts';
 import type { BackfillStore } from './store.ts';
 
@@ -33,9 +34,7 @@ const minBuffered = 2000;
 /** A failing source (broker away) is retried this many times, resuming from the cursor, before failing. */
 const maxReadAttempts = 6;
 const pollMs = 500;
-const maxJobsPerWrite = 200;
-/** How often the backfill lane looks at the live queue's backlog. */
-const yieldCheckMs = 250;
+const maxJobsPerWrite = 100;
 
 export interface RunnerContext {
   record: BackfillRecord;
@@ -100,7 +99,7 @@ export async function runBackfill(context: RunnerContext): Promise<void> {
         ageFrom: 'enqueued',
       });
 
-  const yielding = dispatcher ? yieldToLive(dispatcher, running, signal, log) : undefined;
+  const liveFirst = dispatcher ? yieldToLive(dispatcher, running, signal, log) : undefined;
   const filter = compileFilter(spec.filter);
   let readAttempts = 0;
   const ended = async () => (await store.status(trigger, record.id)) !== 'running';
@@ -160,25 +159,42 @@ export async function runBackfill(context: RunnerContext): Promise<void> {
     await store.finish(trigger, record.id, 'failed', errorMessage(error)).catch(() => {});
     await removeUndelivered(queue);
   } finally {
-    yielding?.stop();
+    liveFirst?.stop();
     if (dispatcher) await dispatchShutdown(dispatcher, context.stopDeadlineMs);
     await Promise.all(counting);
     await withTimeout(queue.close(), 5000, 'queue close timed out').catch(() => {});
   }
 
-  /** Written once Redis has the whole batch; only then does the cursor move past it. */
+  /**
+   * Written once Redis has the whole batch; only then does the cursor move past it. In slices, each after a
+   * calm window: converting and writing a thousand events at once would hold the event loop and Redis for
+   * tens of milliseconds, and the live stream's deliveries would wait behind them.
+   */
   async function enqueueBatch(batch: BackfillBatch): Promise<void> {
-    const jobs: Array<{ name: string; data: EventJobData; opts: { jobId: string } }> = [];
     let filtered = 0;
-    for (const input of batch.events) {
+    let enqueued = 0;
+    for (let start = 0; start < batch.events.length; start += maxJobsPerWrite) {
+      await liveFirst?.waitForCalm();
+      if (signal.aborted) return;
+      const jobs = toJobs(batch.events.slice(start, start + maxJobsPerWrite));
+      filtered += Math.min(maxJobsPerWrite, batch.events.length - start) - jobs.length;
+      enqueued += jobs.length;
+      if (!record.dryRun && jobs.length > 0)
+        await withTimeout(queue.addBulk(jobs), 30_000, 'Redis did not take the backfill batch within 30 s');
+    }
+    await store.recordBatch(
+      trigger,
+      record.id,
+      { read: batch.events.length, filtered, enqueued },
+      batch.cursor,
+    );
+  }
+
+  function toJobs(inputs: BackfillBatch['events']) {
+    const jobs: Array<{ name: string; data: EventJobData; opts: { jobId: string } }> = [];
+    for (const input of inputs) {
       // The filter sees the event as the live trigger saw it; the mark is added after.
-      if (input.poison === undefined) {
-        const verdict = filter(input);
-        if (!verdict.match) {
-          filtered++;
-          continue;
-        }
-      }
+      if (input.poison === undefined && !filter(input).match) continue;
       const event = toHubEvent({ ...input, [backfillExtension]: record.id });
       jobs.push({
         name: event.type,
@@ -188,20 +204,7 @@ export async function runBackfill(context: RunnerContext): Promise<void> {
         opts: { jobId: toJobId(`${record.id}/${event.id}`) },
       });
     }
-    // In slices: Redis runs each addBulk as one block, and the live queue's writes must not wait behind a
-    // thousand-job backfill write. The cursor still moves only after the last slice.
-    for (let start = 0; !record.dryRun && start < jobs.length; start += maxJobsPerWrite)
-      await withTimeout(
-        queue.addBulk(jobs.slice(start, start + maxJobsPerWrite)),
-        30_000,
-        'Redis did not take the backfill batch within 30 s',
-      );
-    await store.recordBatch(
-      trigger,
-      record.id,
-      { read: batch.events.length, filtered, enqueued: jobs.length },
-      batch.cursor,
-    );
+    return jobs;
   }
 
   /** A cancel (API, CLI) ends the record; this process removes what it enqueued meanwhile. */
@@ -212,47 +215,35 @@ export async function runBackfill(context: RunnerContext): Promise<void> {
   }
 }
 
-/**
- * The live stream first: while the trigger's live queue has a backlog (more waiting than its workers take at
- * once), the backfill worker pauses, so on a busy hub the CPU and the target's connections go to live events.
- * The check is one LLEN of the shared live queue, so it holds across hub processes.
- */
+/** The backfill's deliveries get the concurrency the live stream leaves them (live-first.ts). */
 function yieldToLive(
   dispatcher: Worker,
   running: RunningTrigger,
   signal: AbortSignal,
   log: Logger,
-): { stop(): void } {
-  const high = Math.max(10, running.trigger.spec.delivery.concurrency);
+): LiveFirst {
+  const ceiling = running.trigger.spec.delivery.concurrency;
   let paused = false;
-  let checking = false;
-  const timer = setInterval(() => {
-    if (checking || signal.aborted) return;
-    checking = true;
-    running.queue.queue
-      .getWaitingCount()
-      .then(async (waiting) => {
-        if (!paused && waiting > high) {
-          paused = true;
-          log.debug({ waiting }, 'live backlog: the backfill yields');
-          await dispatcher.pause(true);
-        } else if (paused && waiting <= high / 2) {
-          paused = false;
-          dispatcher.resume();
-        }
-      })
-      .catch(() => {})
-      .finally(() => {
-        checking = false;
-      });
-  }, yieldCheckMs);
-  timer.unref();
-  return {
-    stop() {
-      clearInterval(timer);
-      if (paused) dispatcher.resume();
+  dispatcher.concurrency = 1;
+  return new LiveFirst({
+    ceiling,
+    liveBacklog: () => running.queue.queue.getWaitingCount(),
+    backlogHigh: Math.max(10, ceiling),
+    signal,
+    apply: async (concurrency) => {
+      log.debug({ concurrency }, 'backfill concurrency');
+      if (concurrency === 0) {
+        paused = true;
+        await dispatcher.pause(true);
+        return;
+      }
+      dispatcher.concurrency = concurrency;
+      if (paused) {
+        paused = false;
+        dispatcher.resume();
+      }
     },
-  };
+  });
 }
 
 /** Jobs of the backfill queue not yet delivered or dead-lettered. */
