@@ -19,8 +19,16 @@ function eventTime(job: Job<EventJobData> | undefined): number | undefined {
 }
 
 export async function queueStats(queue: Queue<EventJobData>): Promise<QueueStats> {
-  const [counts, oldestWaiting, delayed, active] = await Promise.all([
+  const [counts, oldest] = await Promise.all([
     queue.getJobCounts('waiting', 'delayed', 'prioritized', 'active', 'failed'),
+    oldestUndeliveredMs(queue),
+  ]);
+  return { counts: counts as QueueStats['counts'], oldestUndeliveredMs: oldest };
+}
+
+/** Source time of the oldest event waiting, retrying or in flight; undefined when there is none. */
+export async function oldestUndeliveredMs(queue: Queue<EventJobData>): Promise<number | undefined> {
+  const [oldestWaiting, delayed, active] = await Promise.all([
     // The wait list is FIFO: its far end holds the oldest job.
     queue.getJobs(['wait', 'prioritized'], 0, 0, true),
     queue.getDelayed(0, sampled - 1),
@@ -29,8 +37,5 @@ export async function queueStats(queue: Queue<EventJobData>): Promise<QueueStats
   const times = [...oldestWaiting, ...delayed, ...active]
     .map((job) => eventTime(job as Job<EventJobData>))
     .filter((time): time is number => time !== undefined);
-  return {
-    counts: counts as QueueStats['counts'],
-    oldestUndeliveredMs: times.length ? Math.min(...times) : undefined,
-  };
+  return times.length ? Math.min(...times) : undefined;
 }

@@ -124,6 +124,10 @@ describe('the dashboard in a browser', () => {
     await page
       .locator(`tr[data-trigger="${ns}/heartbeat"] [data-delivered]`, { hasText: /^[1-9]\d*$/ })
       .waitFor();
+    // The age of the ticks at delivery (scheduled time → the function's answer), in ms or s.
+    await page
+      .locator(`tr[data-trigger="${ns}/heartbeat"] [data-age-p99]`, { hasText: /^\d+(\.\d)? (ms|s)$/ })
+      .waitFor();
 
     mkdirSync(screenshots, { recursive: true });
     await page.screenshot({ path: join(screenshots, 'dashboard-triggers.png'), fullPage: true });

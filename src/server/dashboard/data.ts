@@ -7,6 +7,7 @@ import { HubError } from '../../errors.ts';
 import type { Instrumentation } from '../../instrumentation.ts';
 import { countDeadLetters, listDeadLetters, replayDeadLetters } from '../../queue/dead-letter.ts';
 import type { EventJobData } from '../../queue/job.ts';
+import { oldestUndeliveredMs } from '../../queue/queue-stats.ts';
 import { safeUrl } from '../../targets/http-client.ts';
 import { sourceKindOf } from '../../trigger/schema.ts';
 import type { LiveStats, TriggerStats } from './live-stats.ts';
@@ -22,6 +23,8 @@ export interface TriggerSummary {
   queue?: Record<string, number>;
   /** waiting + active + delayed + prioritized */
   depth?: number;
+  /** Age (from its source time) of the oldest event not yet delivered; 0 when the queue is drained. */
+  oldestEventAgeSeconds?: number;
   deadLetters?: number;
   stats: TriggerStats;
 }
@@ -49,6 +52,14 @@ export async function summarize(state: TriggerState, stats: LiveStats): Promise<
         .catch(() => undefined)
     : undefined;
   const target = targetOf(state);
+  const depth = counts
+    ? (counts.waiting ?? 0) + (counts.active ?? 0) + (counts.delayed ?? 0) + (counts.prioritized ?? 0)
+    : undefined;
+  // Looked up only when something waits: a page of a thousand drained triggers costs no more reads.
+  const oldest =
+    state.running && depth
+      ? await oldestUndeliveredMs(state.running.queue.queue).catch(() => undefined)
+      : undefined;
   return {
     key: state.key,
     origin: state.origin,
@@ -60,8 +71,8 @@ export async function summarize(state: TriggerState, stats: LiveStats): Promise<
     ...(counts
       ? {
           queue: counts,
-          depth:
-            (counts.waiting ?? 0) + (counts.active ?? 0) + (counts.delayed ?? 0) + (counts.prioritized ?? 0),
+          depth,
+          oldestEventAgeSeconds: oldest === undefined ? 0 : Math.max(0, (Date.now() - oldest) / 1000),
           deadLetters: counts.failed ?? 0,
         }
       : {}),

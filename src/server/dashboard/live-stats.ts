@@ -6,6 +6,8 @@ import type { Instrumentation, InstrumentationEvents } from '../../instrumentati
 
 const windowSeconds = 60;
 const keptErrors = 20;
+/** Event ages of the most recent deliveries kept per trigger, for their p50/p99. */
+const keptAges = 1000;
 
 export interface RecentError {
   at: string;
@@ -29,6 +31,8 @@ export interface TriggerStats {
   };
   lastEventAt?: string;
   lastDeliveryAt?: string;
+  /** Source time → the function's answer, over the last (up to) 1,000 deliveries; absent before the first. */
+  eventAge?: { p50Seconds: number; p99Seconds: number; deliveries: number };
   recentErrors: RecentError[];
 }
 
@@ -40,6 +44,9 @@ class TriggerWindow {
   private readonly buckets = new Map<Counter, Array<{ second: number; count: number }>>();
   readonly totals = { received: 0, enqueued: 0, delivered: 0, failed: 0, deadLettered: 0, replayed: 0 };
   readonly errors: RecentError[] = [];
+  /** A ring of the last `keptAges` event ages (ms). */
+  private readonly ages: number[] = [];
+  private nextAge = 0;
   lastEventAt?: string;
   lastDeliveryAt?: string;
 
@@ -68,6 +75,19 @@ class TriggerWindow {
       .get(counter)!
       .filter((bucket) => bucket.second > current - seconds && bucket.second <= current)
       .reduce((total, bucket) => total + bucket.count, 0);
+  }
+
+  age(ms: number): void {
+    this.ages[this.nextAge] = ms;
+    this.nextAge = (this.nextAge + 1) % keptAges;
+  }
+
+  ageQuantiles(): TriggerStats['eventAge'] {
+    if (this.ages.length === 0) return undefined;
+    const sorted = [...this.ages].sort((a, b) => a - b);
+    const at = (q: number) =>
+      Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!) / 1000;
+    return { p50Seconds: at(0.5), p99Seconds: at(0.99), deliveries: sorted.length };
   }
 
   error(kind: RecentError['kind'], message: string): void {
@@ -100,9 +120,10 @@ export class LiveStats {
       this.window(trigger).error('enqueue', `${count} event(s) not enqueued: ${describe(error)}`),
     );
     on('events.filter-error', (trigger, error) => this.window(trigger).error('filter', error));
-    on('delivery.succeeded', (trigger) => {
+    on('delivery.succeeded', (trigger, _status, _durationMs, ageMs) => {
       const window = this.window(trigger);
       window.add('delivered', 1);
+      window.age(ageMs);
       window.lastDeliveryAt = new Date().toISOString();
     });
     on('delivery.failed', (trigger, status, durationMs, willRetry) => {
@@ -142,6 +163,7 @@ export class LiveStats {
       counters.map((counter) => [counter, window.sum(counter, windowSeconds)]),
     ) as TriggerStats['lastMinute'];
     const attempts = lastMinute.delivered + lastMinute.failed;
+    const eventAge = window.ageQuantiles();
     return {
       qps: Math.round((window.sum('delivered', 10) / 10) * 100) / 100,
       failureRate: attempts === 0 ? 0 : Math.round((lastMinute.failed / attempts) * 1000) / 1000,
@@ -149,6 +171,7 @@ export class LiveStats {
       totals: { ...window.totals },
       ...(window.lastEventAt ? { lastEventAt: window.lastEventAt } : {}),
       ...(window.lastDeliveryAt ? { lastDeliveryAt: window.lastDeliveryAt } : {}),
+      ...(eventAge ? { eventAge } : {}),
       recentErrors: [...window.errors],
     };
   }

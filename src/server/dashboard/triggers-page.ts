@@ -38,8 +38,8 @@ ${signOut ? '<form method="post" action="/dashboard/logout"><button>Sign out</bu
 <main>
 <div class="cards" id="cards"></div>
 <table><thead><tr><th>Trigger</th><th>Source</th><th>Target</th><th>State</th><th class="num">qps</th>
-<th class="num">Failure rate</th><th class="num">Queue depth</th><th class="num">Dead letters</th><th class="num">Delivered</th><th>Recent error</th></tr></thead>
-<tbody id="triggers"><tr><td colspan="10" class="muted">loading…</td></tr></tbody></table>
+<th class="num">Failure rate</th><th class="num">Queue depth</th><th class="num" title="Age of the oldest event not yet delivered, from its source time">Oldest waiting</th><th class="num" title="Source time to the function's answer, p99 of the last 1,000 deliveries">Age at delivery p99</th><th class="num">Dead letters</th><th class="num">Delivered</th><th>Recent error</th></tr></thead>
+<tbody id="triggers"><tr><td colspan="12" class="muted">loading…</td></tr></tbody></table>
 <section id="details" hidden></section>
 </main>
 <dialog id="inspect"><h2 id="inspect-title"></h2><pre id="inspect-body"></pre><form method="dialog"><button class="act">Close</button></form></dialog>
@@ -50,6 +50,7 @@ let selected = new URLSearchParams(location.hash.slice(1)).get('trigger');
 let entries = new Map();
 const esc = (v) => String(v ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
 const pct = (r) => (r * 100).toFixed(r > 0 && r < 0.1 ? 1 : 0) + '%';
+const dur = (seconds) => seconds === undefined || seconds === null ? '–' : seconds < 1 ? Math.round(seconds * 1000) + ' ms' : seconds < 90 ? seconds.toFixed(seconds < 10 ? 1 : 0) + ' s' : seconds < 5400 ? Math.round(seconds / 60) + ' min' : (seconds / 3600).toFixed(1) + ' h';
 const ago = (iso) => { if (!iso) return '–'; const s = Math.round((Date.now() - Date.parse(iso)) / 1000); return s < 60 ? s + ' s ago' : s < 3600 ? Math.round(s / 60) + ' min ago' : new Date(iso).toLocaleString(); };
 async function api(path, init) {
   const res = await fetch('/dashboard/api/' + path, { ...init, headers, credentials: 'same-origin' });
@@ -74,7 +75,7 @@ function renderTriggers(list) {
     [sum((t) => t.stats.totals.delivered), 'delivered since start'],
   ].map(([v, l]) => '<div class="card"><b>' + esc(v) + '</b><span>' + esc(l) + '</span></div>').join('');
   document.getElementById('triggers').innerHTML = list.length === 0
-    ? '<tr><td colspan="10" class="muted">No triggers. Add Trigger YAML to the triggers directory (or Trigger resources in the cluster).</td></tr>'
+    ? '<tr><td colspan="12" class="muted">No triggers. Add Trigger YAML to the triggers directory (or Trigger resources in the cluster).</td></tr>'
     : list.map((t) => {
       const err = t.error || t.stats.recentErrors[0]?.message || '';
       return '<tr class="trigger' + (t.key === selected ? ' selected' : '') + '" data-trigger="' + esc(t.key) + '">' +
@@ -83,6 +84,8 @@ function renderTriggers(list) {
         '<td>' + state(t) + '</td><td class="num">' + t.stats.qps.toFixed(2) + '</td>' +
         '<td class="num' + (t.stats.failureRate > 0 ? ' bad' : '') + '">' + pct(t.stats.failureRate) + '</td>' +
         '<td class="num">' + esc(t.depth ?? '–') + '</td>' +
+        '<td class="num" data-oldest-age>' + esc(dur(t.oldestEventAgeSeconds)) + '</td>' +
+        '<td class="num" data-age-p99>' + esc(dur(t.stats.eventAge?.p99Seconds)) + '</td>' +
         '<td class="num' + (t.deadLetters > 0 ? ' bad' : '') + '" data-dead-letters>' + esc(t.deadLetters ?? '–') + '</td>' +
         '<td class="num" data-delivered>' + esc(t.stats.totals.delivered) + '</td>' +
         '<td class="truncate bad" title="' + esc(err) + '">' + esc(err) + '</td></tr>';
@@ -98,7 +101,10 @@ function renderDetails(d) {
   el.innerHTML = '<h2>' + esc(d.key) + ' ' + state(d) + '</h2>' +
     '<div class="cards">' + [
       [s.qps.toFixed(2), 'deliveries / s (10 s)'], [pct(s.failureRate), 'failed attempts (1 min)'],
-      [s.lastMinute.received, 'received (1 min)'], [d.depth ?? 0, 'queued'], [d.deadLetterCount, 'dead letters'],
+      [s.lastMinute.received, 'received (1 min)'], [d.depth ?? 0, 'queued'],
+      [dur(d.oldestEventAgeSeconds), 'oldest waiting event'],
+      [s.eventAge ? dur(s.eventAge.p50Seconds) + ' / ' + dur(s.eventAge.p99Seconds) : '–', 'event age at delivery p50 / p99 (last ' + (s.eventAge?.deliveries ?? 0) + ')'],
+      [d.deadLetterCount, 'dead letters'],
       [s.totals.replayed, 'replayed'], [ago(s.lastEventAt || d.health?.lastEventAt), 'last event'],
     ].map(([v, l]) => '<div class="card"><b>' + esc(v) + '</b><span>' + esc(l) + '</span></div>').join('') + '</div>' +
     (d.health?.message ? '<p class="muted">source: ' + esc(d.health.message) + '</p>' : '') +

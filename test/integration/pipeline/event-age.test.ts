@@ -4,6 +4,18 @@ import { startTestHub, triggerDoc, uniqueNamespace } from '../../support/hub.ts'
 import { post, postMany } from '../../support/post.ts';
 import { startSink } from '../../support/sink.ts';
 
+/** The dashboard's view of one trigger (its data route, as the page polls it). */
+async function dashboardRow(hubUrl: string, trigger: string) {
+  const { triggers } = (await (await fetch(`${hubUrl}/dashboard/api/triggers`)).json()) as {
+    triggers: Array<{
+      key: string;
+      oldestEventAgeSeconds?: number;
+      stats: { eventAge?: { p50Seconds: number; p99Seconds: number; deliveries: number } };
+    }>;
+  };
+  return triggers.find((t) => t.key === trigger);
+}
+
 async function gauge(hubUrl: string, name: string, trigger: string): Promise<number | undefined> {
   const text = await (await fetch(`${hubUrl}/metrics`)).text();
   const match = new RegExp(`^${name}\\{trigger="${trigger}"\\} ([0-9.e+-]+)$`, 'm').exec(text);
@@ -28,9 +40,16 @@ describe('event age', () => {
       await new Promise((resolve) => setTimeout(resolve, 1500));
       const during = await gauge(hub.url, 'trigger_hub_oldest_undelivered_event_age_seconds', `${ns}/slow`);
       expect(during).toBeGreaterThan(1);
+      expect((await dashboardRow(hub.url, `${ns}/slow`))?.oldestEventAgeSeconds).toBeGreaterThan(1);
       await sink.waitFor(() => sink.delivered.size === 15, 30_000, 'the backlog to drain');
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(await gauge(hub.url, 'trigger_hub_oldest_undelivered_event_age_seconds', `${ns}/slow`)).toBe(0);
+      // The dashboard: drained, and the ages at delivery of the 15 (the last waited behind 14 slow answers).
+      const row = await dashboardRow(hub.url, `${ns}/slow`);
+      expect(row?.oldestEventAgeSeconds).toBe(0);
+      expect(row?.stats.eventAge?.deliveries).toBe(15);
+      expect(row?.stats.eventAge?.p99Seconds).toBeGreaterThan(2);
+      expect(row?.stats.eventAge?.p50Seconds).toBeLessThan(row!.stats.eventAge!.p99Seconds);
       const metrics = await (await fetch(`${hub.url}/metrics`)).text();
       expect(metrics).toMatch(
         new RegExp(`trigger_hub_event_age_at_delivery_seconds_count\\{trigger="${ns}/slow"\\} 15`),
