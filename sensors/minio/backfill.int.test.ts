@@ -1,4 +1,4 @@
-// The MinIO list-mode backfill reader against the stack's MinIO: 52 objects in three rounds (a second
+// The MinIO list-mode backfill reader against the stack's MinIO: 54 objects in three rounds (a second
 // apart), keys with spaces, `+`, unicode and number-like names; a time window, the prefix+suffix, key
 // positions and a resumed read give exactly the expected keys, with the same ids on every read.
 
@@ -30,6 +30,8 @@ const rounds = [
     ...Array.from({ length: 5 }, (_, i) => `in/b+${i}.csv`),
     ...Array.from({ length: 5 }, (_, i) => `in/été ${i}.csv`),
     ...Array.from({ length: 5 }, (_, i) => `in/b-${i}.txt`),
+    'in/b 100%.csv',
+    "in/b punct ?&=#~'!$(),;@[]{}^.csv",
   ],
   [
     ...Array.from({ length: 5 }, (_, i) => `in/c-${i}.csv`),
