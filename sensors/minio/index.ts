@@ -5,4 +5,5 @@ export const minioSensor = defineSensor({
   kind: 'minio',
   spec: minioSpec,
   load: async () => (await import('./sensor.ts')).createMinioSensor,
+  backfill: async () => (await import('./backfill.ts')).createMinioBackfillReader,
 });

@@ -69,6 +69,23 @@ export const minioSpec = z
       .describe(
         'Add a presigned GET URL of the object to each created-object event (extension `presignedurl`)',
       ),
+    backfill: z
+      .object({
+        endpoint: z
+          .url({ protocol: /^https?$/ })
+          .describe('MinIO URL as the hub reaches it, e.g. http://minio.minio.svc:9000'),
+        region: z
+          .string()
+          .min(1)
+          .default('us-east-1')
+          .describe('Region the listing requests are signed for (no lookup request is made)'),
+        accessKey: secretRef,
+        secretKey: secretRef,
+      })
+      .optional()
+      .describe(
+        'Lets a backfill list `bucket` under `prefix`/`suffix` (docs/backfill.md); the keys need s3:ListBucket on the bucket',
+      ),
   })
   .describe(
     "MinIO bucket notifications: an HTTP endpoint for MinIO's webhook target (notify_webhook); one CloudEvent per record",

@@ -261,7 +261,7 @@ async function readerFactoryOf(running: RunningTrigger): Promise<BackfillReaderF
     throw new HubError(
       'TH_ERR_BACKFILL_UNSUPPORTED',
       `trigger ${running.ref.key} reads a ${kind} source, which is not replayable at the source: ` +
-        'only Kafka, NATS JetStream and Kinesis triggers can be backfilled (docs/backfill.md)',
+        'only Kafka, NATS JetStream, Kinesis and MinIO (by listing its bucket) triggers can be backfilled (docs/backfill.md)',
     );
   return definition.backfill();
 }
