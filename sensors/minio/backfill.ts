@@ -6,9 +6,10 @@
 // or the bare key, and `from` is exclusive (listing starts after it, as S3's StartAfter and our cursor do),
 // `to` exclusive too. The cursor is the last key listed, so a resumed run starts after it.
 //
-// The listing is signed by the `minio` client but its XML is read here: the client's own parser turns keys
-// that look like numbers into numbers (`007` comes back as `7`, `0x1A` as `26`).
+// The listing is signed by the `minio` client but its XML is read here, with fast-xml-parser set to keep every
+// value a string: the client's own parser turns keys that look like numbers into numbers (`007` → `7`).
 
+import { XMLParser } from 'fast-xml-parser';
 import type { Client } from 'minio';
 import type {
   BackfillBatch,
@@ -87,37 +88,41 @@ export function queryEscape(key: string): string {
   return uriEscape(key).replaceAll('%20', '+');
 }
 
-function unescapeXml(text: string): string {
-  return text.replace(/&(quot|amp|lt|gt|apos|#\d+|#x[0-9a-fA-F]+);/g, (_, entity: string) => {
-    if (entity.startsWith('#x')) return String.fromCodePoint(Number.parseInt(entity.slice(2), 16));
-    if (entity.startsWith('#')) return String.fromCodePoint(Number(entity.slice(1)));
-    return { quot: '"', amp: '&', lt: '<', gt: '>', apos: "'" }[entity]!;
-  });
-}
+// Every value stays a string: the `minio` client's own listing parser turns keys that look like numbers into
+// numbers (`007` → 7, `0x1A` → 26, `1.50` → 1.5).
+const listingParser = new XMLParser({
+  parseTagValue: false,
+  trimValues: false,
+  // MinIO writes quotes as numeric references (&#34;): decoded only with this on.
+  htmlEntities: true,
+  isArray: (name) => name === 'Contents',
+});
 
-function element(xml: string, name: string): string | undefined {
-  const match = new RegExp(`<${name}>([\\s\\S]*?)</${name}>`).exec(xml);
-  return match ? unescapeXml(match[1]!) : undefined;
+interface ListingXml {
+  ListBucketResult?: {
+    EncodingType?: string;
+    IsTruncated?: string;
+    Contents?: Array<{ Key?: string; LastModified?: string; ETag?: string; Size?: string }>;
+  };
 }
 
 /** Reads a ListObjectsV2 answer (encoding-type=url: keys come query-escaped). */
 export function parseListing(xml: string): ListPage {
-  if (!xml.includes('<ListBucketResult')) throw new Error(`not a ListObjectsV2 answer: ${xml.slice(0, 200)}`);
-  const urlEncoded = element(xml, 'EncodingType') === 'url';
-  const objects: ListedObject[] = [];
-  for (const [contents] of xml.matchAll(/<Contents>[\s\S]*?<\/Contents>/g)) {
-    const rawKey = element(contents, 'Key');
-    const lastModified = new Date(element(contents, 'LastModified') ?? '');
-    if (rawKey === undefined || Number.isNaN(lastModified.getTime()))
-      throw new Error(`a listed object without a key or time: ${contents.slice(0, 200)}`);
-    objects.push({
-      key: urlEncoded ? decodeQueryComponent(rawKey) : rawKey,
+  const result = (listingParser.parse(xml) as ListingXml).ListBucketResult;
+  if (!result) throw new Error(`not a ListObjectsV2 answer: ${xml.slice(0, 200)}`);
+  const urlEncoded = result.EncodingType === 'url';
+  const objects = (result.Contents ?? []).map((contents): ListedObject => {
+    const lastModified = new Date(contents.LastModified ?? '');
+    if (contents.Key === undefined || Number.isNaN(lastModified.getTime()))
+      throw new Error(`a listed object without a key or time: ${JSON.stringify(contents).slice(0, 200)}`);
+    return {
+      key: urlEncoded ? decodeQueryComponent(contents.Key) : contents.Key,
       lastModified,
-      etag: (element(contents, 'ETag') ?? '').replace(/^"|"$/g, ''),
-      size: Number(element(contents, 'Size') ?? 0),
-    });
-  }
-  return { objects, truncated: element(xml, 'IsTruncated') === 'true' };
+      etag: (contents.ETag ?? '').replace(/^"|"$/g, ''),
+      size: Number(contents.Size ?? 0),
+    };
+  });
+  return { objects, truncated: result.IsTruncated === 'true' };
 }
 
 async function listPage(
