@@ -60,7 +60,8 @@ export class LiveFirst {
   constructor(options: LiveFirstOptions) {
     this.options = options;
     this.delay.enable();
-    this.timer = setInterval(() => void this.sample(), sampleMs);
+    // A failed sample (Redis away) changes nothing; the next one tries again.
+    this.timer = setInterval(() => void this.sample().catch(() => {}), sampleMs);
     this.timer.unref();
   }
 

@@ -160,6 +160,8 @@ export async function runBackfill(context: RunnerContext): Promise<void> {
     await removeUndelivered(queue);
   } finally {
     liveFirst?.stop();
+    // A worker the live stream paused is resumed first, so its shutdown lets in-flight deliveries finish.
+    if (dispatcher?.isPaused()) dispatcher.resume();
     if (dispatcher) await dispatchShutdown(dispatcher, context.stopDeadlineMs);
     await Promise.all(counting);
     await withTimeout(queue.close(), 5000, 'queue close timed out').catch(() => {});
