@@ -5,11 +5,12 @@
 import { GetRecordsCommand, GetShardIteratorCommand, SplitShardCommand } from '@aws-sdk/client-kinesis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BackfillBatch, BackfillReaderOptions } from '../../src/backfill/reader.ts';
+import type { BackfillReaderOptions } from '../../src/backfill/reader.ts';
 import type { EventInput } from '../../src/envelope/event.ts';
 import type { Hub } from '../../src/hub.ts';
 import { triggerStateKey } from '../../src/queue/keys.ts';
 import type { TriggerRef } from '../../src/sensor/sensor.ts';
+import { readAll } from '../../test/support/backfill.ts';
 import { startTestHub, uniqueNamespace } from '../../test/support/hub.ts';
 import { type Sink, startSink } from '../../test/support/sink.ts';
 import { createKinesisBackfillReader } from './backfill.ts';
@@ -68,22 +69,6 @@ function options(
 ): BackfillReaderOptions & { trigger: TriggerRef } {
   const trigger = { namespace: ns, name: 'backfill', key: `${ns}/backfill` };
   return { from, to, signal: new AbortController().signal, log, trigger };
-}
-
-async function readAll(
-  reader: ReturnType<typeof createKinesisBackfillReader>,
-  limitBatches = Infinity,
-): Promise<BackfillBatch[]> {
-  const batches: BackfillBatch[] = [];
-  try {
-    for await (const batch of reader.read()) {
-      batches.push(batch);
-      if (batches.length >= limitBatches) break;
-    }
-  } finally {
-    await reader.close();
-  }
-  return batches;
 }
 
 const arrival = (event: EventInput) => Date.parse(event.time!);

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BackfillBatch, BackfillReaderOptions } from '../../src/backfill/reader.ts';
 import { HubError } from '../../src/errors.ts';
 import type { TriggerRef } from '../../src/sensor/sensor.ts';
+import { readAll } from '../../test/support/backfill.ts';
 import { createMinioBackfillReader } from './backfill.ts';
 import { decodeQueryComponent } from './payload.ts';
 import { minioSpec } from './spec.ts';
@@ -65,22 +66,6 @@ function options(
   cursor?: BackfillReaderOptions['cursor'],
 ): BackfillReaderOptions {
   return { from, to, ...(cursor ? { cursor } : {}), signal: new AbortController().signal, log, trigger };
-}
-
-async function readAll(
-  reader: ReturnType<typeof createMinioBackfillReader>,
-  limitBatches = Infinity,
-): Promise<BackfillBatch[]> {
-  const batches: BackfillBatch[] = [];
-  try {
-    for await (const batch of reader.read()) {
-      batches.push(batch);
-      if (batches.length >= limitBatches) break;
-    }
-  } finally {
-    await reader.close();
-  }
-  return batches;
 }
 
 const subjects = (batches: BackfillBatch[]) =>

@@ -6,10 +6,11 @@ import { randomBytes } from 'node:crypto';
 import { AckPolicy, connect, type JetStreamManager, type NatsConnection } from 'nats';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BackfillBatch, BackfillReaderOptions } from '../../src/backfill/reader.ts';
+import type { BackfillReaderOptions } from '../../src/backfill/reader.ts';
 import type { EventInput } from '../../src/envelope/event.ts';
 import { HubError } from '../../src/errors.ts';
 import type { TriggerRef } from '../../src/sensor/sensor.ts';
+import { readAll } from '../../test/support/backfill.ts';
 import { createJetStreamBackfillReader } from './backfill.ts';
 import { natsSensor } from './index.ts';
 import { jetStreamMessageToEvent, natsEventSource } from './message.ts';
@@ -42,22 +43,6 @@ function spec(overrides: Record<string, unknown> = {}) {
 
 function options(from: BackfillReaderOptions['from'], to: BackfillReaderOptions['to']) {
   return { from, to, signal: new AbortController().signal, log, trigger };
-}
-
-async function readAll(
-  reader: ReturnType<typeof createJetStreamBackfillReader>,
-  limitBatches = Infinity,
-): Promise<BackfillBatch[]> {
-  const batches: BackfillBatch[] = [];
-  try {
-    for await (const batch of reader.read()) {
-      batches.push(batch);
-      if (batches.length >= limitBatches) break;
-    }
-  } finally {
-    await reader.close();
-  }
-  return batches;
 }
 
 const sequenceOf = (event: EventInput) => Number(event.natssequence);

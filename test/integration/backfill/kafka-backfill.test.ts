@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BackfillProgress } from '../../../src/backfill/backfill.ts';
 import { ids } from '../../../src/envelope/ids.ts';
 import type { Hub } from '../../../src/hub.ts';
+import { api, waitFor } from '../../support/backfill.ts';
 import {
   freePort,
   runCli,
@@ -88,20 +89,6 @@ const backfillsOf = (sink: Sink, id: string): Received[] =>
 const liveOf = (sink: Sink): Received[] =>
   sink.received.filter((entry) => entry.headers['ce-backfill'] === undefined);
 
-async function api<T>(
-  url: string,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<{ status: number; body: T }> {
-  const response = await fetch(new URL(path, url), {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: response.status, body: (await response.json()) as T };
-}
-
 async function startBackfill(url: string, namespace: string, body: unknown): Promise<BackfillProgress> {
   const { status, body: answer } = await api<{ backfill: BackfillProgress }>(
     url,
@@ -117,18 +104,6 @@ async function backfillState(url: string, namespace: string, id: string): Promis
   return (
     await api<{ backfill: BackfillProgress }>(url, 'GET', `/api/triggers/${namespace}/etl/backfills/${id}`)
   ).body.backfill;
-}
-
-async function waitFor(
-  check: () => Promise<boolean> | boolean,
-  timeoutMs: number,
-  what: string,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
 }
 
 async function committed(groupId: string, topic: string): Promise<number[]> {

@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { minioClient, pool, setting } from '../../../sensors/minio/test-support.ts';
 import { ids } from '../../../src/envelope/ids.ts';
 import type { Hub } from '../../../src/hub.ts';
+import { api, waitFor } from '../../support/backfill.ts';
 import { startTestHub, triggerDoc, uniqueNamespace } from '../../support/hub.ts';
 import { type Sink, startSink } from '../../support/sink.ts';
 
@@ -17,28 +18,6 @@ interface BackfillView {
   read: number;
   enqueued: number;
   delivered: number;
-}
-
-async function api<T = { backfill: BackfillView }>(
-  url: string,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<{ status: number; body: T }> {
-  const response = await fetch(new URL(path, url), {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: response.status, body: (await response.json()) as T };
-}
-
-async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
 }
 
 const client = minioClient();
@@ -103,15 +82,19 @@ describe('MinIO backfill (list mode) end to end', () => {
     expect(refused.body.message).toContain('spec.source.minio.backfill');
 
     const path = `/api/triggers/${namespace}/objects/backfills`;
-    const started = await api(hub.url, 'POST', path, { from: '2000-01-01T00:00:00Z' });
+    const started = await api<{ backfill: BackfillView }>(hub.url, 'POST', path, {
+      from: '2000-01-01T00:00:00Z',
+    });
     expect(started.status, JSON.stringify(started.body)).toBe(201);
     const id = started.body.backfill.id;
     await waitFor(
-      async () => (await api(hub!.url, 'GET', `${path}/${id}`)).body.backfill.status !== 'running',
+      async () =>
+        (await api<{ backfill: BackfillView }>(hub!.url, 'GET', `${path}/${id}`)).body.backfill.status !==
+        'running',
       120_000,
       'the backfill to end',
     );
-    const record = (await api(hub.url, 'GET', `${path}/${id}`)).body.backfill;
+    const record = (await api<{ backfill: BackfillView }>(hub.url, 'GET', `${path}/${id}`)).body.backfill;
     expect(record).toMatchObject({ status: 'completed', enqueued: wanted.length, delivered: wanted.length });
 
     const marked = sink.received.filter((entry) => entry.headers['ce-backfill'] === id);

@@ -16,6 +16,7 @@ import {
 } from '../../../sensors/kinesis/test-kinesis.ts';
 import type { Hub } from '../../../src/hub.ts';
 import { triggerStateKey } from '../../../src/queue/keys.ts';
+import { api, waitFor } from '../../support/backfill.ts';
 import { startTestHub, triggerDoc, uniqueNamespace } from '../../support/hub.ts';
 import { type Sink, startSink } from '../../support/sink.ts';
 
@@ -23,28 +24,6 @@ interface BackfillView {
   id: string;
   status: string;
   estimate?: number;
-}
-
-async function api(
-  url: string,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<{ status: number; body: { backfill: BackfillView } }> {
-  const response = await fetch(new URL(path, url), {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: response.status, body: (await response.json()) as { backfill: BackfillView } };
-}
-
-async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(250);
-  }
 }
 
 const backfilled = (sink: Sink, id: string) =>
@@ -60,18 +39,22 @@ async function backfillWindow(
   expected: string[],
 ): Promise<void> {
   const path = `/api/triggers/${namespace}/etl/backfills`;
-  const started = await api(hub.url, 'POST', path, {
+  const started = await api<{ backfill: BackfillView }>(hub.url, 'POST', path, {
     from: new Date(from).toISOString(),
     to: new Date(to).toISOString(),
   });
   expect(started.status, JSON.stringify(started.body)).toBe(201);
   const id = started.body.backfill.id;
   await waitFor(
-    async () => (await api(hub.url, 'GET', `${path}/${id}`)).body.backfill.status !== 'running',
+    async () =>
+      (await api<{ backfill: BackfillView }>(hub.url, 'GET', `${path}/${id}`)).body.backfill.status !==
+      'running',
     120_000,
     'backfill',
   );
-  expect((await api(hub.url, 'GET', `${path}/${id}`)).body.backfill.status).toBe('completed');
+  expect((await api<{ backfill: BackfillView }>(hub.url, 'GET', `${path}/${id}`)).body.backfill.status).toBe(
+    'completed',
+  );
   await waitFor(() => backfilled(sink, id).length >= expected.length, 60_000, 'backfill deliveries');
   expect(new Set(backfilled(sink, id))).toEqual(new Set(expected));
 }

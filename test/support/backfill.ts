@@ -1,0 +1,45 @@
+// Shared by the backfill tests: the hub's backfill API, a poll until a condition holds, and a reader read
+// to its end (closed afterwards, as the runner does).
+
+import type { BackfillBatch, BackfillReader } from '../../src/backfill/reader.ts';
+
+/** One call of the hub's HTTP API; the JSON answer typed as the caller expects it. */
+export async function api<T>(
+  url: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: T }> {
+  const response = await fetch(new URL(path, url), {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: response.status, body: (await response.json()) as T };
+}
+
+export async function waitFor(
+  check: () => Promise<boolean> | boolean,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/** Every batch of `reader` (or the first `limitBatches`), then closes it. */
+export async function readAll(reader: BackfillReader, limitBatches = Infinity): Promise<BackfillBatch[]> {
+  const batches: BackfillBatch[] = [];
+  try {
+    for await (const batch of reader.read()) {
+      batches.push(batch);
+      if (batches.length >= limitBatches) break;
+    }
+  } finally {
+    await reader.close();
+  }
+  return batches;
+}
