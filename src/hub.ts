@@ -14,6 +14,7 @@ import { Instrumentation } from './instrumentation.ts';
 import { createMetrics } from './metrics.ts';
 import { queueStats } from './queue/queue-stats.ts';
 import {
+  checkRedisVersion,
   createRedis,
   duplicateRedis,
   type RedisClient,
@@ -91,8 +92,8 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   workerConnection.on('error', () => {});
   // Serve once Redis answers, so the first requests do not race the connection; if it is away, serve
   // anyway (webhooks answer 503, /readyz says why) rather than hang.
-  if (!(await readyWithin(producer, 5000)))
-    log.warn('Redis is not reachable yet; serving anyway (webhooks answer 503)');
+  if (await readyWithin(producer, 5000)) await checkRedisVersion(producer);
+  else log.warn('Redis is not reachable yet; serving anyway (webhooks answer 503)');
 
   const instrumentation = new Instrumentation();
   const webhooks = new WebhookRouteTable();

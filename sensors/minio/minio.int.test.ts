@@ -454,7 +454,8 @@ describe('Redis unavailable', () => {
     try {
       await sink.waitFor(() => fromMinio().length >= keys.length, 180_000, `${keys.length} events`);
     } catch (error) {
-      // Once seen in CI only: say where the events stopped (MinIO's re-sends, the hub's queue, the target).
+      // Say where the events stopped (MinIO's re-sends, the hub's queue, the target). It once was a queue
+      // broken by Redis dying as the hub opened it (test/integration/pipeline/redis-crash-at-start.test.ts).
       const queue = hub.engine.get(`${namespace}/objects`)?.running?.queue.queue;
       const counts = await queue?.getJobCounts().catch((e: Error) => e.message);
       throw new Error(

@@ -2,14 +2,14 @@
 // hub process scans the hub-wide set of triggers with a running backfill and takes the lease of any backfill
 // nobody holds, so a backfill resumes after a restart (or on another replica) from its persisted cursor.
 
-import { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Engine } from '../engine/engine.ts';
 import type { RunningTrigger } from '../engine/running-trigger.ts';
 import { errorMessage, HubError } from '../errors.ts';
 import type { Instrumentation } from '../instrumentation.ts';
-import { backfillQueueName, keyPrefix } from '../queue/keys.ts';
+import { backfillQueueName } from '../queue/keys.ts';
 import { acquireLease } from '../queue/lease.ts';
+import { openProducerQueue } from '../queue/producer-queue.ts';
 import type { RedisClient } from '../queue/redis.ts';
 import { builtinSensors } from '../registry.ts';
 import { withTimeout } from '../retry/timeout.ts';
@@ -129,11 +129,7 @@ export class BackfillManager {
         local.abort.abort();
         await local.done;
       }
-      const queue = new Queue(backfillQueueName({ key: triggerKey }), {
-        connection: this.options.producer,
-        prefix: keyPrefix,
-      });
-      queue.on('error', () => {});
+      const queue = openProducerQueue(backfillQueueName({ key: triggerKey }), this.options.producer);
       try {
         await removeUndelivered(queue);
       } finally {

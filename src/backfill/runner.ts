@@ -6,7 +6,7 @@
 // ids make that a no-op for what is already there (or was delivered: completed jobs are kept for the
 // de-duplication window).
 
-import { Queue, type Worker } from 'bullmq';
+import type { Queue, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { createDispatcher } from '../dispatch/dispatcher.ts';
 import { dispatchShutdown } from '../dispatch/shutdown.ts';
@@ -18,7 +18,8 @@ import { compileFilter } from '../filter/filter.ts';
 import { Instrumentation } from '../instrumentation.ts';
 import { jobOptions } from '../queue/event-queue.ts';
 import type { EventJobData } from '../queue/job.ts';
-import { backfillQueueName, keyPrefix } from '../queue/keys.ts';
+import { backfillQueueName } from '../queue/keys.ts';
+import { openProducerQueue } from '../queue/producer-queue.ts';
 import type { RedisClient } from '../queue/redis.ts';
 import { retry, sleep } from '../retry/backoff.ts';
 import { withTimeout } from '../retry/timeout.ts';
@@ -59,12 +60,11 @@ export async function runBackfill(context: RunnerContext): Promise<void> {
   const log = context.log.child({ backfill: record.id });
   const spec = running.trigger.spec;
   const delivery = spec.delivery;
-  const queue = new Queue<EventJobData>(backfillQueueName(running.ref), {
-    connection: context.producer,
-    prefix: keyPrefix,
-    defaultJobOptions: jobOptions(delivery),
-  });
-  queue.on('error', () => {});
+  const queue = openProducerQueue<EventJobData>(
+    backfillQueueName(running.ref),
+    context.producer,
+    jobOptions(delivery),
+  );
   // Counted in Redis by whoever delivers; the writes are awaited before the backfill is called complete.
   const counting = new Set<Promise<void>>();
   const count = (counter: 'delivered' | 'deadLettered') => {

@@ -2,11 +2,12 @@
 // attempts run out or the target rejects it for good, with `lastAttempt` (status, response excerpt) in its
 // data. Replaying moves it back to waiting with a fresh set of attempts.
 
-import { type Job, Queue } from 'bullmq';
+import type { Job, Queue } from 'bullmq';
 import type { HubEvent } from '../envelope/event.ts';
 import { compileCel } from '../filter/cel.ts';
 import type { EventJobData, LastAttempt } from './job.ts';
-import { keyPrefix, queueName } from './keys.ts';
+import { queueName } from './keys.ts';
+import { openProducerQueue } from './producer-queue.ts';
 import type { RedisClient } from './redis.ts';
 
 export interface DeadLetterEntry {
@@ -27,9 +28,7 @@ export interface ReplayRequest {
 }
 
 export function openQueue(triggerKey: string, connection: RedisClient): Queue<EventJobData> {
-  const queue = new Queue<EventJobData>(queueName({ key: triggerKey }), { connection, prefix: keyPrefix });
-  queue.on('error', () => {});
-  return queue;
+  return openProducerQueue<EventJobData>(queueName({ key: triggerKey }), connection);
 }
 
 function toEntry(job: Job<EventJobData>): DeadLetterEntry {

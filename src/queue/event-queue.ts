@@ -2,14 +2,15 @@
 // webhook requests, a fetched Kafka batch) are written in ONE addBulk round trip; each caller's promise
 // settles when that write does, so "resolved" still means "durable in Redis".
 
-import { type JobsOptions, Queue } from 'bullmq';
+import type { JobsOptions, Queue } from 'bullmq';
 import { toJobId } from '../envelope/ids.ts';
 import { HubError } from '../errors.ts';
 import { withTimeout } from '../retry/timeout.ts';
 import type { TriggerRef } from '../sensor/sensor.ts';
 import type { DeliverySpec } from '../trigger/schema.ts';
 import type { EventJobData } from './job.ts';
-import { keyPrefix, queueName } from './keys.ts';
+import { queueName } from './keys.ts';
+import { openProducerQueue } from './producer-queue.ts';
 import type { RedisClient } from './redis.ts';
 
 /** Completed jobs are kept this long so a re-sent source position within the window is still recognized. */
@@ -43,13 +44,7 @@ export class EventQueue {
 
   constructor(trigger: TriggerRef, connection: RedisClient, delivery: DeliverySpec) {
     this.options = jobOptions(delivery);
-    this.queue = new Queue<EventJobData>(queueName(trigger), {
-      connection,
-      prefix: keyPrefix,
-      defaultJobOptions: this.options,
-    });
-    // Connection errors surface as rejected adds; the listener keeps them from crashing the process.
-    this.queue.on('error', () => {});
+    this.queue = openProducerQueue<EventJobData>(queueName(trigger), connection, this.options);
   }
 
   enqueue(items: EventJobData[]): Promise<void> {

@@ -1,3 +1,4 @@
+import { isRedisVersionLowerThan, RedisConnection } from 'bullmq';
 import { Cluster, type ClusterNode, Redis, type RedisOptions } from 'ioredis';
 import { HubError } from '../errors.ts';
 
@@ -76,4 +77,17 @@ export function readyWithin(client: RedisClient, ms: number): Promise<boolean> {
     const timer = setTimeout(() => done(false), ms);
     client.on('ready', onReady);
   });
+}
+
+/**
+ * Fails with TH_ERR_CONFIG on a Redis older than BullMQ needs. BullMQ's own check runs as each queue opens
+ * and is skipped on the producer's queues (src/queue/producer-queue.ts says why), so the hub checks once.
+ */
+export async function checkRedisVersion(client: RedisClient): Promise<void> {
+  // Redis gone again already: nothing to check now, and the emits say Redis is away.
+  const info = await client.info('server').catch(() => '');
+  const version = /^redis_version:(\S+)/m.exec(info)?.[1];
+  const minimum = RedisConnection.minimumVersion;
+  if (version && isRedisVersionLowerThan(version, minimum, 'redis'))
+    throw new HubError('TH_ERR_CONFIG', `Redis ${version} is too old: BullMQ needs ${minimum} or newer`);
 }
