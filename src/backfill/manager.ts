@@ -2,14 +2,21 @@
 // hub process scans the hub-wide set of triggers with a running backfill and takes the lease of any backfill
 // nobody holds, so a backfill resumes after a restart (or on another replica) from its persisted cursor.
 
+import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Engine } from '../engine/engine.ts';
 import type { RunningTrigger } from '../engine/running-trigger.ts';
 import { errorMessage, HubError } from '../errors.ts';
 import type { Instrumentation } from '../instrumentation.ts';
-import { backfillQueueName } from '../queue/keys.ts';
+import {
+  type DeadLetterEntry,
+  deadLetterPage,
+  openBackfillQueue,
+  type ReplayRequest,
+  replayDeadLetters,
+} from '../queue/dead-letter.ts';
+import type { EventJobData } from '../queue/job.ts';
 import { acquireLease } from '../queue/lease.ts';
-import { openProducerQueue } from '../queue/producer-queue.ts';
 import type { RedisClient } from '../queue/redis.ts';
 import { builtinSensors } from '../registry.ts';
 import { withTimeout } from '../retry/timeout.ts';
@@ -129,12 +136,7 @@ export class BackfillManager {
         local.abort.abort();
         await local.done;
       }
-      const queue = openProducerQueue(backfillQueueName({ key: triggerKey }), this.options.producer);
-      try {
-        await removeUndelivered(queue);
-      } finally {
-        await withTimeout(queue.close(), 5000, 'queue close timed out').catch(() => {});
-      }
+      await this.withBackfillQueue(triggerKey, removeUndelivered);
       this.options.log.info({ trigger: triggerKey, backfill: id }, 'backfill cancelled');
     }
     return this.get(triggerKey, id);
@@ -146,6 +148,32 @@ export class BackfillManager {
     this.stopping.abort();
     await this.scanning;
     await Promise.all([...this.runs.values()].map((run) => run.done));
+  }
+
+  /** What the trigger's backfills dead-lettered: a page, and the count of all. */
+  async deadLetters(
+    triggerKey: string,
+    range: { offset?: number; limit?: number },
+  ): Promise<{ count: number; entries: DeadLetterEntry[] }> {
+    this.knownTrigger(triggerKey);
+    return this.withBackfillQueue(triggerKey, (queue) => deadLetterPage(queue, range));
+  }
+
+  /** Moves them into the trigger's live queue: the backfill that dead-lettered them may have ended. */
+  async replayDeadLetters(triggerKey: string, request: ReplayRequest): Promise<number> {
+    const running = this.runningTrigger(triggerKey);
+    return this.withBackfillQueue(triggerKey, (queue) =>
+      replayDeadLetters(queue, request, { into: running.queue.queue }),
+    );
+  }
+
+  private async withBackfillQueue<T>(triggerKey: string, use: (queue: Queue<EventJobData>) => Promise<T>) {
+    const queue = openBackfillQueue(triggerKey, this.options.producer);
+    try {
+      return await use(queue);
+    } finally {
+      await withTimeout(queue.close(), 5000, 'queue close timed out').catch(() => {});
+    }
   }
 
   /** One scan at a time: takes over every running backfill of a trigger running here that nobody holds. */

@@ -10,7 +10,7 @@ import { configFromEnv } from '../config.ts';
 import { startEchoFunction } from '../demo/echo-function.ts';
 import { errorMessage } from '../errors.ts';
 import { createLogger, startHub } from '../hub.ts';
-import { listDeadLetters, openQueue, replayDeadLetters } from '../queue/dead-letter.ts';
+import { deadLetterPage, openBackfillQueue, openQueue, replayDeadLetters } from '../queue/dead-letter.ts';
 import { createRedis } from '../queue/redis.ts';
 import { applyTriggerDirectory, watchTriggerDirectory } from '../standalone/trigger-directory.ts';
 import { triggerCrdYaml } from '../trigger/crd.ts';
@@ -135,28 +135,34 @@ dlq
   .argument('<trigger>', 'namespace/name (namespace defaults to "default")')
   .option('--limit <n>', 'entries to show', (value) => Number(value), 50)
   .option('--offset <n>', 'entries to skip', (value) => Number(value), 0)
+  .option('--backfill', "what the trigger's backfills dead-lettered (kept apart from live events)")
   .addOption(output())
-  .action(async (trigger: string, options: { limit: number; offset: number; output: string }) => {
-    const redis = redisForCli();
-    const queue = openQueue(triggerKey(trigger), redis);
-    try {
-      const entries = await listDeadLetters(queue, options);
-      const count = await queue.getFailedCount();
-      if (options.output === 'json') console.log(JSON.stringify({ count, entries }, null, 2));
-      else {
-        console.log(`${count} dead-lettered event(s) in ${triggerKey(trigger)}`);
-        for (const entry of entries) {
-          const status = entry.lastAttempt?.status ?? '-';
-          console.log(
-            `${entry.jobId}\tattempts=${entry.attempts}\tstatus=${status}\t${entry.failedAt ?? ''}\t${entry.reason}`,
-          );
+  .action(
+    async (
+      trigger: string,
+      options: { limit: number; offset: number; backfill?: boolean; output: string },
+    ) => {
+      const redis = redisForCli();
+      const key = triggerKey(trigger);
+      const queue = options.backfill ? openBackfillQueue(key, redis) : openQueue(key, redis);
+      try {
+        const { count, entries } = await deadLetterPage(queue, options);
+        if (options.output === 'json') console.log(JSON.stringify({ count, entries }, null, 2));
+        else {
+          console.log(`${count} dead-lettered event(s) in ${key}${options.backfill ? "'s backfills" : ''}`);
+          for (const entry of entries) {
+            const status = entry.lastAttempt?.status ?? '-';
+            console.log(
+              `${entry.jobId}\tattempts=${entry.attempts}\tstatus=${status}\t${entry.failedAt ?? ''}\t${entry.reason}`,
+            );
+          }
         }
+      } finally {
+        await queue.close();
+        redis.disconnect();
       }
-    } finally {
-      await queue.close();
-      redis.disconnect();
-    }
-  });
+    },
+  );
 
 dlq
   .command('replay')
@@ -164,26 +170,35 @@ dlq
   .option('--job <id...>', 'replay these job ids only')
   .option('--where <cel>', 'replay entries matching a CEL expression over event and entry')
   .option('--all', 'replay every entry')
+  .option('--backfill', "replay what the trigger's backfills dead-lettered, into its live queue")
   .addOption(output())
   .action(
-    async (trigger: string, options: { job?: string[]; where?: string; all?: boolean; output: string }) => {
+    async (
+      trigger: string,
+      options: { job?: string[]; where?: string; all?: boolean; backfill?: boolean; output: string },
+    ) => {
       if (!options.job && !options.where && !options.all)
         throw new Error('say what to replay: --job <id>, --where <cel> or --all');
       const redis = redisForCli();
-      const queue = openQueue(triggerKey(trigger), redis);
+      const key = triggerKey(trigger);
+      const live = openQueue(key, redis);
+      const backfill = options.backfill ? openBackfillQueue(key, redis) : undefined;
       try {
         const replayed = await replayDeadLetters(
-          queue,
+          backfill ?? live,
           {
             ...(options.job ? { jobIds: options.job } : {}),
             ...(options.where ? { where: options.where } : {}),
           },
-          options.output === 'text' ? replayProgress() : undefined,
+          {
+            ...(backfill ? { into: live } : {}),
+            ...(options.output === 'text' ? { onProgress: replayProgress() } : {}),
+          },
         );
         if (options.output === 'json') console.log(JSON.stringify({ replayed }));
-        else console.log(`replayed ${replayed} event(s) of ${triggerKey(trigger)}`);
+        else console.log(`replayed ${replayed} event(s) of ${key}${backfill ? "'s backfills" : ''}`);
       } finally {
-        await queue.close();
+        await Promise.all([live.close(), backfill?.close()]);
         redis.disconnect();
       }
     },

@@ -6,7 +6,7 @@ import type { Job, Queue } from 'bullmq';
 import type { HubEvent } from '../envelope/event.ts';
 import { compileCel } from '../filter/cel.ts';
 import type { EventJobData, LastAttempt } from './job.ts';
-import { queueName } from './keys.ts';
+import { backfillQueueName, queueName } from './keys.ts';
 import { openProducerQueue } from './producer-queue.ts';
 import type { RedisClient } from './redis.ts';
 
@@ -29,6 +29,11 @@ export interface ReplayRequest {
 
 export function openQueue(triggerKey: string, connection: RedisClient): Queue<EventJobData> {
   return openProducerQueue<EventJobData>(queueName({ key: triggerKey }), connection);
+}
+
+/** The queue of a trigger's backfills: its failed set holds what they dead-lettered (docs/backfill.md). */
+export function openBackfillQueue(triggerKey: string, connection: RedisClient): Queue<EventJobData> {
+  return openProducerQueue<EventJobData>(backfillQueueName({ key: triggerKey }), connection);
 }
 
 function toEntry(job: Job<EventJobData>): DeadLetterEntry {
@@ -56,14 +61,37 @@ export async function listDeadLetters(
   return jobs.filter((job): job is Job<EventJobData> => Boolean(job)).map(toEntry);
 }
 
-/** Replays dead-lettered events; returns how many went back to the queue. */
+export interface ReplayOptions {
+  /** Called as entries go back to the queue; `total` is known for a replay of everything. */
+  onProgress?: (replayed: number, total?: number) => void;
+  /**
+   * Move the entries into this queue instead of retrying them in place: a backfill's dead letters go to the
+   * trigger's live queue, since the backfill's own worker is gone once the backfill ended. Their job ids are
+   * unique to the backfill, so they never collide with a live event's; each keeps its job options.
+   */
+  into?: Queue<EventJobData>;
+}
+
+/**
+ * A page of entries and the count of all. Counted first: an event dead-lettered between the two reads then
+ * shows in the entries but not yet in the count, never the reverse (a count of 1 over an empty page, as CI
+ * once saw).
+ */
+export async function deadLetterPage(
+  queue: Queue<EventJobData>,
+  range: { offset?: number; limit?: number } = {},
+): Promise<{ count: number; entries: DeadLetterEntry[] }> {
+  const count = await queue.getFailedCount();
+  return { count, entries: await listDeadLetters(queue, range) };
+}
+
+/** Replays dead-lettered events; returns how many went back to a queue. */
 export async function replayDeadLetters(
   queue: Queue<EventJobData>,
   request: ReplayRequest,
-  /** Called as entries go back to the queue; `total` is known for a replay of everything. */
-  onProgress?: (replayed: number, total?: number) => void,
+  { onProgress, into }: ReplayOptions = {},
 ): Promise<number> {
-  if (!request.jobIds && !request.where) {
+  if (!request.jobIds && !request.where && !into) {
     // One bulk move inside Redis; progress is read off the shrinking failed set meanwhile.
     const count = await queue.getFailedCount();
     const ticker = onProgress
@@ -83,26 +111,31 @@ export async function replayDeadLetters(
     return count;
   }
   const matches = request.where ? compileCel(request.where) : undefined;
+  // Read ids first: replayed jobs leave the failed set, so paging through it while replaying would skip some.
+  const jobIds = request.jobIds ?? (await failedJobIds(queue));
+  const total = request.jobIds || request.where ? undefined : jobIds.length;
   let replayed = 0;
-  const retry = async (job: Job<EventJobData> | undefined) => {
-    if (!job || (await job.getState()) !== 'failed') return;
-    if (matches && matches({ event: job.data.event, entry: toEntry(job) }) !== true) return;
-    await job.retry('failed');
+  for (const jobId of jobIds) {
+    const job = (await queue.getJob(jobId)) as Job<EventJobData> | undefined;
+    if (!job || (await job.getState()) !== 'failed') continue;
+    if (matches && matches({ event: job.data.event, entry: toEntry(job) }) !== true) continue;
+    if (into) {
+      // Added before it is removed: a crash in between leaves it in both (delivered at least once), never
+      // in neither. An id the target queue already has adds nothing; that event is there already.
+      await into.add(job.name, job.data, { ...job.opts, jobId });
+      await job.remove();
+    } else await job.retry('failed');
     replayed++;
-    onProgress?.(replayed);
-  };
-  if (request.jobIds) {
-    for (const jobId of request.jobIds)
-      await retry((await queue.getJob(jobId)) as Job<EventJobData> | undefined);
-    return replayed;
+    onProgress?.(replayed, total);
   }
-  // Page through a snapshot of the failed set: replayed jobs leave it, so read ids first.
-  const failedIds: string[] = [];
+  return replayed;
+}
+
+async function failedJobIds(queue: Queue<EventJobData>): Promise<string[]> {
+  const ids: string[] = [];
   for (let offset = 0; ; offset += 1000) {
     const page = await queue.getFailed(offset, offset + 999);
-    failedIds.push(...page.filter(Boolean).map((job) => job.id!));
-    if (page.length < 1000) break;
+    ids.push(...page.filter(Boolean).map((job) => job.id!));
+    if (page.length < 1000) return ids;
   }
-  for (const jobId of failedIds) await retry((await queue.getJob(jobId)) as Job<EventJobData> | undefined);
-  return replayed;
 }

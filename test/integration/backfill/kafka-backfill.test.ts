@@ -279,6 +279,77 @@ describe('kafka backfill', () => {
     );
   });
 
+  it('what a backfill dead-letters is listed apart from live dead letters and replayed into the live queue (API and CLI)', async () => {
+    type Page = {
+      count: number;
+      entries: Array<{ jobId: string; event: { id: string; backfill?: string }; reason: string }>;
+    };
+    const trigger = `${namespace}/etl`;
+    const rejected = new Set([idOf(topic, 2000), idOf(topic, 2005), idOf(topic, 2010)]);
+    const replayedOk = (backfillId: string, id: string) =>
+      backfillsOf(sink, backfillId).some((entry) => entry.id === id && entry.answered === 200);
+    sink.respond = (request) =>
+      request.headers['ce-backfill'] && rejected.has(request.id ?? '')
+        ? { status: 400, body: 'refused by the test' }
+        : { status: 200 };
+    try {
+      const backfill = await startBackfill(hub.url, namespace, {
+        from: new Date(timeOf(2000)).toISOString(),
+        to: new Date(timeOf(2012)).toISOString(),
+      });
+      await waitFor(
+        async () => (await backfillState(hub.url, namespace, backfill.id)).status !== 'running',
+        60_000,
+        'the backfill to end',
+      );
+      expect(await backfillState(hub.url, namespace, backfill.id)).toMatchObject({
+        status: 'completed',
+        delivered: 9,
+        deadLettered: 3,
+      });
+
+      const listed = await api<Page>(hub.url, 'GET', `/api/dlq/${trigger}/backfill`);
+      expect(listed.status).toBe(200);
+      expect(listed.body.count).toBe(3);
+      expect(listed.body.entries.map((entry) => entry.event.id).sort()).toEqual([...rejected].sort());
+      expect(listed.body.entries.map((entry) => entry.event.backfill)).toEqual([
+        backfill.id,
+        backfill.id,
+        backfill.id,
+      ]);
+      expect(listed.body.entries[0]!.reason).toContain('400');
+      // The live dead-letter queue holds live events only.
+      const live = await api<Page>(hub.url, 'GET', `/api/dlq/${trigger}`);
+      expect(live.body.entries.filter((entry) => rejected.has(entry.event.id))).toEqual([]);
+
+      sink.respond = () => ({ status: 200 });
+      const first = listed.body.entries[0]!;
+      const one = await api<{ replayed: number }>(hub.url, 'POST', `/api/dlq/${trigger}/backfill/replay`, {
+        jobIds: [first.jobId],
+      });
+      expect(one.body.replayed).toBe(1);
+      await sink.waitFor(() => replayedOk(backfill.id, first.event.id), 30_000, 'the replayed dead letter');
+
+      const cliList = await runCli(['dlq', 'list', trigger, '--backfill', '--output', 'json']);
+      expect(cliList.code, cliList.stderr).toBe(0);
+      expect((JSON.parse(cliList.stdout) as Page).count).toBe(2);
+      const cliReplay = await runCli(['dlq', 'replay', trigger, '--backfill', '--all']);
+      expect(cliReplay.code, cliReplay.stderr).toBe(0);
+      expect(cliReplay.stdout).toContain(`replayed 2 event(s) of ${trigger}'s backfills`);
+      await sink.waitFor(
+        () => [...rejected].every((id) => replayedOk(backfill.id, id)),
+        30_000,
+        'every replayed dead letter',
+      );
+      expect((await api<Page>(hub.url, 'GET', `/api/dlq/${trigger}/backfill`)).body.count).toBe(0);
+      // Each was delivered once more after its replay, not more.
+      for (const id of rejected)
+        expect(backfillsOf(sink, backfill.id).filter((entry) => entry.id === id)).toHaveLength(2);
+    } finally {
+      sink.respond = () => ({ status: 200 });
+    }
+  });
+
   it('the CLI prints progress until done, lists backfills and cancels one', async () => {
     const trigger = `${namespace}/etl`;
     const dry = await runCli([
