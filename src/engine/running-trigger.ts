@@ -14,6 +14,7 @@ import { queueName, triggerStateKey } from '../queue/keys.ts';
 import { OrderedQueue, releaseOrderedBacklog } from '../queue/ordered-queue.ts';
 import type { RedisClient } from '../queue/redis.ts';
 import { builtinSensors } from '../registry.ts';
+import { enqueueRetryBackoff, retry } from '../retry/backoff.ts';
 import type {
   Emit,
   Sensor,
@@ -132,12 +133,24 @@ export class RunningTrigger {
         this.queue.startRepair();
       } else {
         // Events left in key FIFOs by an ordered configuration of this trigger: not lost by switching it off.
-        releaseOrderedBacklog(this.ref, env.producer, this.queue).then(
+        // Retried until Redis answers (it may be away while the hub starts), and given up only when it stops.
+        const queue = this.queue;
+        retry(() => releaseOrderedBacklog(this.ref, env.producer, queue), {
+          policy: enqueueRetryBackoff,
+          signal: this.abort.signal,
+          onRetry: (error, attempt, delayMs) => {
+            if (attempt === 1)
+              this.log.warn(
+                { err: error, delayMs },
+                'could not check for events left in key FIFOs; retrying',
+              );
+          },
+        }).then(
           (released) => {
             if (released > 0)
               this.log.info({ released }, 'ordering off: queued the events left in key FIFOs');
           },
-          (error: unknown) => this.log.warn({ err: error }, 'could not check for events left in key FIFOs'),
+          () => {}, // stopped before Redis answered; the next start checks again
         );
       }
       await this.sensor.start();

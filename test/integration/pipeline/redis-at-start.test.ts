@@ -11,10 +11,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { pino } from 'pino';
 import { afterEach, expect, it } from 'vitest';
 import { createInstance, type Instance } from '../../../scripts/services/instance.ts';
 import { EventQueue } from '../../../src/queue/event-queue.ts';
+import type { EventJobData } from '../../../src/queue/job.ts';
+import { OrderedQueue } from '../../../src/queue/ordered-queue.ts';
 import { createRedis, type RedisClient, readyWithin } from '../../../src/queue/redis.ts';
+import type { TriggerRef } from '../../../src/sensor/sensor.ts';
 import { deliverySchema } from '../../../src/trigger/schema.ts';
 import { startTestHub, triggerDoc, uniqueNamespace } from '../../support/hub.ts';
 import { post } from '../../support/post.ts';
@@ -94,11 +98,45 @@ it('a queue opened while Redis crashes enqueues once Redis is back', async () =>
   expect(await queue.queue.getJobCounts('waiting')).toEqual({ waiting: 1 });
 });
 
-it('a hub started before its Redis answers 503 and is not ready, then delivers webhooks and cron ticks once Redis is up', async () => {
+/** Leaves events in key FIFOs, as a trigger that had per-key ordering does (its heads become jobs). */
+async function leaveOrderedBacklog(url: string, trigger: TriggerRef, events: EventJobData[]): Promise<void> {
+  const connection = createRedis({ url }, 'producer');
+  connection.on('error', () => {});
+  try {
+    expect(await readyWithin(connection, 10_000)).toBe(true);
+    const ordering = { mode: 'per-key', key: 'partitionkey' } as const;
+    const queue = new EventQueue(trigger, connection, deliverySchema.parse({ ordering }));
+    const log = pino({ level: 'silent' });
+    await new OrderedQueue({ trigger, connection, events: queue, ordering, log }).enqueue(events);
+    await queue.close();
+  } finally {
+    connection.disconnect();
+  }
+}
+
+it('a hub started before its Redis answers 503 and is not ready, then delivers webhooks, cron ticks and an ordered backlog once Redis is up', async () => {
   const redis = await privateRedis();
   const sink = await startSink();
   cleanups.push(() => sink.close());
   const ns = uniqueNamespace('nored');
+  // The webhook trigger had per-key ordering before: 2 keys × 3 events wait in Redis (4 of them in key FIFOs,
+  // which only the hub's check at trigger start queues again). Then Redis goes away before the hub starts.
+  const backlog = ['a', 'b'].flatMap((key) =>
+    [0, 1, 2].map((seq) => ({
+      event: {
+        specversion: '1.0' as const,
+        id: `backlog/${key}/${seq}`,
+        source: '/test',
+        type: 'test.backlog',
+        time: new Date().toISOString(),
+        partitionkey: key,
+      },
+    })),
+  );
+  await redis.start();
+  await leaveOrderedBacklog(redis.url, { namespace: ns, name: 'hook', key: `${ns}/hook` }, backlog);
+  await redis.stop();
+
   const hub = await startTestHub(
     [
       triggerDoc(ns, 'hook', { source: { webhook: {} }, target: { http: { url: sink.url } } }),
@@ -124,8 +162,11 @@ it('a hub started before its Redis answers 503 and is not ready, then delivers w
   await waitFor(async () => (await post(hook, '{"n":1}')).status === 202, 30_000, 'a webhook to be accepted');
   const ticks = () => sink.received.filter((entry) => entry.headers['ce-type'] === 'io.triggerhub.cron.tick');
   await sink.waitFor(
-    () => sink.received.some((entry) => entry.body.toString() === '{"n":1}') && ticks().length >= 2,
+    () =>
+      sink.received.some((entry) => entry.body.toString() === '{"n":1}') &&
+      ticks().length >= 2 &&
+      backlog.every(({ event }) => sink.delivered.has(event.id)),
     30_000,
-    'the webhook event and two cron ticks',
+    'the webhook event, two cron ticks and the ordered backlog',
   );
 });
