@@ -18,6 +18,7 @@ import { Kafka, logLevel, type Message } from 'kafkajs';
 import { stringify } from 'yaml';
 import { serviceEnv } from '../../test/setup/env.ts';
 import { freePort } from '../../test/support/hub.ts';
+import { waitFor } from '../../test/support/wait.ts';
 
 const liveRate = Number(process.argv[2] ?? 500);
 const seconds = Number(process.argv[3] ?? 20);
@@ -72,14 +73,6 @@ const sink = createServer((request, response) => {
 await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
 const sinkUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}/`;
 
-async function waitUntil(done: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 const namespace = `bench-${randomBytes(3).toString('hex')}`;
 const workDir = mkdtempSync(join(tmpdir(), 'th-backfill-bench-'));
 writeFileSync(
@@ -109,7 +102,7 @@ const hub = spawn(
     stdio: ['ignore', 'inherit', 'inherit'],
   },
 );
-await waitUntil(() => historyDelivered >= history, 300_000, 'the history to be delivered');
+await waitFor(() => historyDelivered >= history, 300_000, 'the history to be delivered');
 
 /** Produces `liveRate` records a second for `seconds`, each carrying its send time; returns when sent. */
 async function liveTraffic(tag: string): Promise<void> {
@@ -135,7 +128,7 @@ const quantile = (values: number[], q: number) =>
 async function phase(tag: string): Promise<{ p50: number; p99: number; count: number }> {
   await liveTraffic(tag);
   const expected = liveRate === 0 ? 0 : Math.max(1, Math.round(liveRate / 20)) * seconds * 20;
-  await waitUntil(() => (seen.get(tag)?.length ?? 0) >= expected, 120_000, `${tag} live records`);
+  await waitFor(() => (seen.get(tag)?.length ?? 0) >= expected, 120_000, `${tag} live records`);
   const values = latencies(tag);
   return { p50: quantile(values, 0.5)!, p99: quantile(values, 0.99)!, count: values.length };
 }
@@ -158,7 +151,7 @@ for (let round = 1; round <= rounds; round++) {
   const delivered = () => backfilled.get(backfill.id) ?? 0;
   const result = await phase(`backfill-${round}`);
   busy.push({ ...result, backfillDeliveriesDuringPhase: delivered() });
-  await waitUntil(() => delivered() >= window, 300_000, 'the backfill to be delivered');
+  await waitFor(() => delivered() >= window, 300_000, 'the backfill to be delivered');
   quiet.push(await phase(`quiet-${round}`));
 }
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;

@@ -19,6 +19,7 @@ import {
   writeTriggerDir,
 } from '../../test/support/hub.ts';
 import { startSink } from '../../test/support/sink.ts';
+import { waitFor } from '../../test/support/wait.ts';
 import { createKafkaSensor } from './sensor.ts';
 import { kafkaSpec } from './spec.ts';
 
@@ -86,14 +87,6 @@ async function missingJobs(namespace: string, expected: Set<string>): Promise<st
     pipeline.exists(`${keyPrefix}:${queueName({ key: `${namespace}/etl` })}:${toJobId(id)}`);
   const results = (await pipeline.exec()) ?? [];
   return all.filter((_, index) => results[index]?.[1] !== 1);
-}
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
 }
 
 function kafkaTrigger(namespace: string, topic: string, url: string, extra: Record<string, unknown> = {}) {

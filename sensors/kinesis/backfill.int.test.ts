@@ -13,6 +13,7 @@ import type { TriggerRef } from '../../src/sensor/sensor.ts';
 import { readAll } from '../../test/support/backfill.ts';
 import { startTestHub, uniqueNamespace } from '../../test/support/hub.ts';
 import { type Sink, startSink } from '../../test/support/sink.ts';
+import { waitFor } from '../../test/support/wait.ts';
 import { createKinesisBackfillReader } from './backfill.ts';
 import { kinesisSensor } from './index.ts';
 import { kinesisEventSource, recordToEvent } from './record.ts';
@@ -30,7 +31,6 @@ import {
   testRedis,
   throttlingProxy,
   waitActive,
-  waitUntil,
 } from './test-kinesis.ts';
 
 const client = kinesisClient();
@@ -154,7 +154,7 @@ beforeAll(async () => {
       shardId === parentId ? 'SHARD_END' : (events.at(-1)!.sequence as string),
     ]),
   );
-  await waitUntil(
+  await waitFor(
     async () =>
       JSON.stringify(sortKeys(await redis.hgetall(checkpointsKey()))) === JSON.stringify(sortKeys(last)),
     120_000,

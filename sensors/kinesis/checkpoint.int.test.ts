@@ -6,6 +6,7 @@ import { HubError } from '../../src/errors.ts';
 import { triggerStateKey } from '../../src/queue/keys.ts';
 import type { Sensor, SensorContext } from '../../src/sensor/sensor.ts';
 import { uniqueNamespace } from '../../test/support/hub.ts';
+import { waitFor } from '../../test/support/wait.ts';
 import { createKinesisSensor } from './sensor.ts';
 import { kinesisSpec } from './spec.ts';
 import {
@@ -16,7 +17,6 @@ import {
   putRecords,
   sleep,
   testRedis,
-  waitUntil,
 } from './test-kinesis.ts';
 
 // The sensor on its own, with an emit that fails the way the hub's does while Redis cannot take the events
@@ -77,13 +77,13 @@ describe('kinesis checkpoints', () => {
     sensor = createKinesisSensor(spec, context);
     await sensor.start();
 
-    await waitUntil(async () => attempts.length >= 2, 60_000, 'two failed emits');
+    await waitFor(async () => attempts.length >= 2, 60_000, 'two failed emits');
     expect(await redis.hgetall(checkpointKey)).toEqual({});
     expect(sensor.health().connected).toBe(false);
 
     failing = false;
     const shardId = puts[0]!.shardId;
-    await waitUntil(
+    await waitFor(
       async () => (await redis.hget(checkpointKey, shardId)) === puts.at(-1)!.sequence,
       60_000,
       'the checkpoint',
@@ -100,7 +100,7 @@ describe('kinesis checkpoints', () => {
     durable.length = 0;
     sensor = createKinesisSensor(spec, { ...context, signal: abort.signal });
     await sensor.start();
-    await waitUntil(async () => durable.length >= 5, 60_000, 'the 5 newer records');
+    await waitFor(async () => durable.length >= 5, 60_000, 'the 5 newer records');
     await sleep(1000);
     expect(durable).toEqual(more.map((put) => put.id));
   }, 300_000);

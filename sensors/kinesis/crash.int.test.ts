@@ -10,6 +10,7 @@ import {
   writeTriggerDir,
 } from '../../test/support/hub.ts';
 import { type Sink, startSink } from '../../test/support/sink.ts';
+import { waitFor } from '../../test/support/wait.ts';
 import {
   createStream,
   deleteStreams,
@@ -21,7 +22,6 @@ import {
   putRecords,
   sleep,
   testRedis,
-  waitUntil,
 } from './test-kinesis.ts';
 
 const concurrency = 8;
@@ -128,7 +128,7 @@ describe('kinesis sensor across hub processes', () => {
     const a = await spawnHub(dir, await freePort());
     hubs.push(a);
     // Alone, the first hub takes every shard.
-    await waitUntil(
+    await waitFor(
       async () =>
         [...(await leaseOwners(redis, trigger, ns, shardIds)).values()].every(
           (owner) => pidOf(owner) === String(a.child.pid),
@@ -140,7 +140,7 @@ describe('kinesis sensor across hub processes', () => {
     hubs.push(b);
 
     // A second replica joins: the first gives back half, two shards each.
-    await waitUntil(
+    await waitFor(
       async () => {
         const owners = [...(await leaseOwners(redis, trigger, ns, shardIds)).values()].map(pidOf);
         const pids = [String(a.child.pid), String(b.child.pid)];
@@ -155,7 +155,7 @@ describe('kinesis sensor across hub processes', () => {
     a.child.kill('SIGKILL');
     await a.exited;
     const killedAt = Date.now();
-    await waitUntil(
+    await waitFor(
       async () =>
         [...(await leaseOwners(redis, trigger, ns, shardIds)).values()].every(
           (owner) => pidOf(owner) === String(b.child.pid),

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Hub } from '../../src/hub.ts';
 import { startTestHub, uniqueNamespace } from '../../test/support/hub.ts';
 import { type Sink, startSink } from '../../test/support/sink.ts';
+import { waitFor } from '../../test/support/wait.ts';
 import {
   createStream,
   deleteStreams,
@@ -12,7 +13,6 @@ import {
   putRecords,
   sleep,
   testRedis,
-  waitUntil,
 } from './test-kinesis.ts';
 
 // 5,000 keeps the suite quick on 2 cores; TH_KINESIS_RECORDS=20000 runs the issue's full figure.
@@ -93,7 +93,7 @@ describe('kinesis sensor', () => {
     const shardIds = (await listShards(client, ns)).map((shard) => shard.ShardId!);
     const redis = testRedis();
     try {
-      await waitUntil(
+      await waitFor(
         async () => [...(await leaseOwners(redis, `${ns}/latest`, ns, shardIds)).values()].every(Boolean),
         30_000,
         'both shard leases taken',

@@ -152,18 +152,6 @@ export function testRedis(): Redis {
   return new Redis(redisUrl(), { maxRetriesPerRequest: 3 });
 }
 
-export async function waitUntil(
-  predicate: () => Promise<boolean>,
-  timeoutMs: number,
-  what: string,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
 /**
  * kinesalite does not enforce the per-shard read limits, so this proxy in front of it answers every other
  * GetRecords the way Kinesis does when a shard's limit is exceeded (400, ProvisionedThroughputExceededException).

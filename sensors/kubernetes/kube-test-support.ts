@@ -5,22 +5,11 @@ import { randomBytes } from 'node:crypto';
 import { KubeClient, type KubeObject } from '../../src/controller/kube-client.ts';
 import type { Hub } from '../../src/hub.ts';
 import { type HubProcess, spawnHubProcess } from '../../test/support/hub.ts';
+import { waitFor } from '../../test/support/wait.ts';
 
 export function kubeClient(): KubeClient {
   if (!process.env.TH_KUBECONFIG) throw new Error('TH_KUBECONFIG is not set: run the integration project');
   return new KubeClient();
-}
-
-export async function waitUntil(
-  predicate: () => boolean | Promise<boolean>,
-  timeoutMs = 30_000,
-  what = 'condition',
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 export async function createNamespace(client: KubeClient, prefix = 'k8s'): Promise<string> {
@@ -48,7 +37,7 @@ export async function applyCrd(client: KubeClient, crd: KubeObject): Promise<voi
     if ((error as { status?: number }).status !== 404) throw error;
     await client.request('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', { body: crd });
   }
-  await waitUntil(
+  await waitFor(
     async () => {
       const current = await client.get<{ status?: { conditions?: Array<{ type: string; status: string }> } }>(
         path,

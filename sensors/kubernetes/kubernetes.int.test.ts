@@ -19,13 +19,13 @@ import {
   writeTriggerDir,
 } from '../../test/support/hub.ts';
 import { type Received, startSink } from '../../test/support/sink.ts';
+import { waitFor } from '../../test/support/wait.ts';
 import {
   applyCrd,
   createNamespace,
   deleteNamespace,
   kubeClient,
   sensorConnected,
-  waitUntil,
 } from './kube-test-support.ts';
 import { watchIdentity } from './sensor.ts';
 import { kubernetesSpec } from './spec.ts';
@@ -112,7 +112,7 @@ describe('kubernetes sensor', () => {
       }),
     ]);
     try {
-      await waitUntil(() => sensorConnected(hub, `${triggerNs}/configmaps`), 60_000, 'the watch');
+      await waitFor(() => sensorConnected(hub, `${triggerNs}/configmaps`), 60_000, 'the watch');
       const cm = configMaps(ns);
       const expected = [
         await cm.create('settings', { color: 'blue' }),
@@ -164,7 +164,7 @@ describe('kubernetes sensor', () => {
       }),
     ]);
     try {
-      await waitUntil(() => sensorConnected(hub, `${triggerNs}/labelled`), 60_000, 'the watch');
+      await waitFor(() => sensorConnected(hub, `${triggerNs}/labelled`), 60_000, 'the watch');
       const web = await client.request<KubeObject>('POST', cmPath(ns), {
         body: { metadata: { name: 'web', labels: { app: 'web' } }, data: { a: '1' } },
       });
@@ -205,7 +205,7 @@ describe('kubernetes sensor', () => {
       }),
     ]);
     try {
-      await waitUntil(() => sensorConnected(hub, `${triggerNs}/short-watches`), 60_000, 'the watch');
+      await waitFor(() => sensorConnected(hub, `${triggerNs}/short-watches`), 60_000, 'the watch');
       const cm = configMaps(ns);
       const expected = [await cm.create('a', { v: '1' })];
       await sink.waitFor(() => allDelivered(expected, sink), 60_000, 'the first event');
@@ -233,7 +233,7 @@ describe('kubernetes sensor', () => {
     let hub = await startTestHub([doc]);
     let afterRestart: string[];
     try {
-      await waitUntil(() => sensorConnected(hub, `${triggerNs}/resume`), 60_000, 'the watch');
+      await waitFor(() => sensorConnected(hub, `${triggerNs}/resume`), 60_000, 'the watch');
       const first = await cm.create('a', { v: '1' });
       await sink.waitFor(() => sink.delivered.has(first), 60_000, 'the first event');
       await hub.close();
@@ -272,7 +272,7 @@ describe('kubernetes sensor', () => {
     const identity = watchIdentity(kubernetesSpec.parse({ kind: 'ConfigMap', namespace: ns }));
     const rvKey = triggerStateKey({ key: `${triggerNs}/crash` }, 'k8s', identity, 'rv');
     try {
-      await waitUntil(async () => (await redis.get(rvKey)) !== null, 60_000, 'the first checkpoint');
+      await waitFor(async () => (await redis.get(rvKey)) !== null, 60_000, 'the first checkpoint');
       const changeSome = async (round: number) => {
         for (let i = 0; i < 10; i++) {
           const name = `cm-${round}-${i}`;
@@ -345,7 +345,7 @@ describe('kubernetes sensor', () => {
       });
     let hub = await startTestHub([doc]);
     try {
-      await waitUntil(() => sensorConnected(hub, `${triggerNs}/widgets`), 60_000, 'the watch');
+      await waitFor(() => sensorConnected(hub, `${triggerNs}/widgets`), 60_000, 'the watch');
       const kept = await create('kept', 1);
       const changed = await create('changed', 1);
       const gone = await create('gone', 1);

@@ -6,13 +6,8 @@ import type { KubeClient, KubeObject } from '../../src/controller/kube-client.ts
 import { ids } from '../../src/envelope/ids.ts';
 import { startTestHub, triggerDoc, uniqueNamespace } from '../../test/support/hub.ts';
 import { startSink } from '../../test/support/sink.ts';
-import {
-  createNamespace,
-  deleteNamespace,
-  kubeClient,
-  sensorConnected,
-  waitUntil,
-} from './kube-test-support.ts';
+import { waitFor } from '../../test/support/wait.ts';
+import { createNamespace, deleteNamespace, kubeClient, sensorConnected } from './kube-test-support.ts';
 
 let client: KubeClient;
 let ns: string;
@@ -43,7 +38,7 @@ describe('kubernetes sensor under volume', () => {
     /** uid → the ids of its changes, in the order the API server made them (deletions by uid and type). */
     const history = new Map<string, string[]>();
     try {
-      await waitUntil(() => sensorConnected(hub, `${triggerNs}/configmaps`), 60_000, 'the watch');
+      await waitFor(() => sensorConnected(hub, `${triggerNs}/configmaps`), 60_000, 'the watch');
       const lifecycle = async (i: number) => {
         const created = await client.request<KubeObject>('POST', path, {
           body: { metadata: { name: `cm-${i}` }, data: { n: String(i) } },

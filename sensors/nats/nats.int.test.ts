@@ -22,6 +22,7 @@ import {
   writeTriggerDir,
 } from '../../test/support/hub.ts';
 import { startSink } from '../../test/support/sink.ts';
+import { waitFor } from '../../test/support/wait.ts';
 import { createNatsSensor } from './sensor.ts';
 import { natsSpec } from './spec.ts';
 
@@ -73,18 +74,6 @@ async function missingJobs(namespace: string, expected: Set<string>, name = 'js'
     pipeline.exists(`${keyPrefix}:${queueName({ key: `${namespace}/${name}` })}:${toJobId(id)}`);
   const results = (await pipeline.exec()) ?? [];
   return all.filter((_, index) => results[index]?.[1] !== 1);
-}
-
-async function waitFor(
-  check: () => Promise<boolean> | boolean,
-  timeoutMs: number,
-  what: string,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
 }
 
 function jetStreamTrigger(

@@ -1,5 +1,5 @@
-// Shared by the backfill tests: the hub's backfill API, a poll until a condition holds, and a reader read
-// to its end (closed afterwards, as the runner does).
+// Shared by the backfill tests: the hub's backfill API, and a reader read to its end (closed afterwards, as
+// the runner does).
 
 import type { BackfillBatch, BackfillReader } from '../../src/backfill/reader.ts';
 
@@ -16,18 +16,6 @@ export async function api<T>(
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   return { status: response.status, body: (await response.json()) as T };
-}
-
-export async function waitFor(
-  check: () => Promise<boolean> | boolean,
-  timeoutMs: number,
-  what: string,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
 }
 
 /** Every batch of `reader` (or the first `limitBatches`), then closes it. */

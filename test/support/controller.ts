@@ -6,18 +6,19 @@ import { resolve } from 'node:path';
 import { pino } from 'pino';
 import { parse } from 'yaml';
 import { kedaCrd } from '../../scripts/services/keda-crds.ts';
-import { applyCrd, waitUntil } from '../../sensors/kubernetes/kube-test-support.ts';
+import { applyCrd } from '../../sensors/kubernetes/kube-test-support.ts';
 import { type ControllerOptions, TriggerController, triggersPath } from '../../src/controller/controller.ts';
 import type { KubeClient, KubeObject } from '../../src/controller/kube-client.ts';
 import type { Hub } from '../../src/hub.ts';
 import type { RedisClient } from '../../src/queue/redis.ts';
 import { startTestHub } from './hub.ts';
+import { waitFor } from './wait.ts';
 
 /** Applies deploy/'s Trigger CRD and waits until the API server serves Triggers (a moment after Established). */
 export async function installTriggerCrd(client: KubeClient): Promise<void> {
   const file = resolve(import.meta.dirname, '../../deploy/crds/triggers.triggerhub.io.yaml');
   await applyCrd(client, parse(readFileSync(file, 'utf8')) as KubeObject);
-  await waitUntil(
+  await waitFor(
     () =>
       client.get(triggersPath()).then(
         () => true,
@@ -31,7 +32,7 @@ export async function installTriggerCrd(client: KubeClient): Promise<void> {
 /** Installs KEDA's real ScaledObject CRD (scripts/services/keda-crds.ts) and waits until it is served. */
 export async function installKedaCrd(client: KubeClient): Promise<void> {
   await applyCrd(client, parse(await kedaCrd()) as KubeObject);
-  await waitUntil(
+  await waitFor(
     () =>
       client.get('/apis/keda.sh/v1alpha1/scaledobjects').then(
         () => true,

@@ -12,6 +12,15 @@ export interface FuzzTally {
   add(cases: number): void;
 }
 
+/**
+ * TH_FUZZ_SCALE multiplies every property's case count, for a long soak by hand (`TH_FUZZ_SCALE=50 npm run
+ * test:fuzz`); CI runs the counts as written. A failure prints the seed and path to replay it with.
+ */
+function scaled(numRuns: number): number {
+  const scale = Number(process.env.TH_FUZZ_SCALE ?? 1);
+  return Number.isFinite(scale) && scale > 0 ? Math.max(1, Math.round(numRuns * scale)) : numRuns;
+}
+
 export function fuzzTally(name: string): FuzzTally {
   let cases = 0;
   afterAll(() => {
@@ -21,7 +30,7 @@ export function fuzzTally(name: string): FuzzTally {
   });
   return {
     async check(property, params) {
-      const details = await fc.check(property, params);
+      const details = await fc.check(property, { ...params, numRuns: scaled(params.numRuns ?? 100) });
       cases += details.numRuns;
       if (details.failed) {
         const cause = details.errorInstance;

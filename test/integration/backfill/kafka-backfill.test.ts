@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BackfillProgress } from '../../../src/backfill/backfill.ts';
 import { ids } from '../../../src/envelope/ids.ts';
 import type { Hub } from '../../../src/hub.ts';
-import { api, waitFor } from '../../support/backfill.ts';
+import { api } from '../../support/backfill.ts';
 import {
   freePort,
   runCli,
@@ -20,6 +20,7 @@ import {
   writeTriggerDir,
 } from '../../support/hub.ts';
 import { type Received, type Sink, startSink } from '../../support/sink.ts';
+import { waitFor } from '../../support/wait.ts';
 
 function brokers(): string[] {
   const value = process.env.TH_KAFKA_BROKERS;

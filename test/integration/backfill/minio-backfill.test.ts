@@ -8,9 +8,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { minioClient, pool, setting } from '../../../sensors/minio/test-support.ts';
 import { ids } from '../../../src/envelope/ids.ts';
 import type { Hub } from '../../../src/hub.ts';
-import { api, waitFor } from '../../support/backfill.ts';
+import { api } from '../../support/backfill.ts';
 import { startTestHub, triggerDoc, uniqueNamespace } from '../../support/hub.ts';
 import { type Sink, startSink } from '../../support/sink.ts';
+import { waitFor } from '../../support/wait.ts';
 
 interface BackfillView {
   id: string;

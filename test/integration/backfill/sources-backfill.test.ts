@@ -16,9 +16,10 @@ import {
 } from '../../../sensors/kinesis/test-kinesis.ts';
 import type { Hub } from '../../../src/hub.ts';
 import { triggerStateKey } from '../../../src/queue/keys.ts';
-import { api, waitFor } from '../../support/backfill.ts';
+import { api } from '../../support/backfill.ts';
 import { startTestHub, triggerDoc, uniqueNamespace } from '../../support/hub.ts';
 import { type Sink, startSink } from '../../support/sink.ts';
+import { waitFor } from '../../support/wait.ts';
 
 interface BackfillView {
   id: string;

@@ -12,13 +12,13 @@ import {
   createNamespace,
   deleteNamespace,
   kubeClient,
-  waitUntil,
 } from '../../../sensors/kubernetes/kube-test-support.ts';
 import { triggersPath } from '../../../src/controller/controller.ts';
 import type { KubeClient, KubeObject } from '../../../src/controller/kube-client.ts';
 import { startTestController } from '../../support/controller.ts';
 import { redisUrl } from '../../support/hub.ts';
 import { startSink } from '../../support/sink.ts';
+import { waitFor } from '../../support/wait.ts';
 
 const root = resolve(import.meta.dirname, '../../..');
 let client: KubeClient;
@@ -59,7 +59,7 @@ describe('pod crash-loop → Slack example', () => {
       // Only this test's pods (the stack's API server is shared).
       example.spec.source.kubernetes.namespace = apps;
       await client.request('POST', triggersPath(ops), { body: example });
-      await waitUntil(
+      await waitFor(
         () => hub.engine.get(`${ops}/pod-crashloop-slack`)?.running?.health().connected ?? false,
         30_000,
         'the pod watch',

@@ -13,13 +13,13 @@ import {
   deleteNamespace,
   kubeClient,
   spawnControllerHub,
-  waitUntil,
 } from '../../../sensors/kubernetes/kube-test-support.ts';
 import { triggersPath } from '../../../src/controller/controller.ts';
 import type { KubeClient, KubeObject } from '../../../src/controller/kube-client.ts';
 import { ids } from '../../../src/envelope/ids.ts';
 import { freePort } from '../../support/hub.ts';
 import { startSink } from '../../support/sink.ts';
+import { waitFor } from '../../support/wait.ts';
 
 let client: KubeClient;
 const namespaces: string[] = [];
@@ -60,8 +60,8 @@ describe('three replicas in controller mode', () => {
       const holder = async () =>
         (await client.get<{ spec: { holderIdentity?: string } }>(lease).catch(() => undefined))?.spec
           .holderIdentity;
-      await waitUntil(async () => Boolean(await holder()), 90_000, 'a leader');
-      await waitUntil(
+      await waitFor(async () => Boolean(await holder()), 90_000, 'a leader');
+      await waitFor(
         async () => {
           const trigger = await client.get<{
             status?: { conditions?: Array<{ type: string; status: string }> };
@@ -113,7 +113,7 @@ describe('three replicas in controller mode', () => {
         'the events after the kill',
       );
       // The Lease of the killed leader expires (15 s) and a survivor takes it.
-      await waitUntil(
+      await waitFor(
         async () => {
           const now = await holder();
           return Boolean(now) && now !== leader;

@@ -10,7 +10,6 @@ import {
   deleteNamespace,
   kubeClient,
   spawnControllerHub,
-  waitUntil,
 } from '../../../sensors/kubernetes/kube-test-support.ts';
 import { triggersPath } from '../../../src/controller/controller.ts';
 import {
@@ -22,6 +21,7 @@ import {
 import type { TriggerStatus } from '../../../src/trigger/schema.ts';
 import { installKedaCrd, installTriggerCrd, startTestController } from '../../support/controller.ts';
 import { freePort, redisUrl } from '../../support/hub.ts';
+import { waitFor } from '../../support/wait.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: walking into API objects
 type Any = any;
@@ -80,7 +80,7 @@ async function patchScaling(ns: string, name: string, scaling: Record<string, un
 /** Polls until `path` holds an object `predicate` accepts; fails with the last object seen. */
 async function waitForObject(path: string, predicate: (object: Any) => boolean, what: string): Promise<Any> {
   let last: Any;
-  await waitUntil(
+  await waitFor(
     async () => {
       last = await client.get(path).catch((error) => (isNotFound(error) ? undefined : Promise.reject(error)));
       return last !== undefined && predicate(last);
@@ -94,7 +94,7 @@ async function waitForObject(path: string, predicate: (object: Any) => boolean, 
 }
 
 async function waitForGone(path: string, what: string): Promise<void> {
-  await waitUntil(
+  await waitFor(
     () =>
       client.get(path).then(
         () => false,
@@ -264,7 +264,7 @@ describe('spec.scaling', () => {
       expect(hpas.items).toEqual([]);
 
       clearInterval(renewing); // the other replica is gone: its Lease expires and this one takes it
-      await waitUntil(() => controller.isLeader(), 30_000, 'leadership');
+      await waitFor(() => controller.isLeader(), 30_000, 'leadership');
       const hpa = await waitForObject(hpaPath(ns, 'th-shipping'), () => true, 'the HPA from the new leader');
       expect(hpa.spec.scaleTargetRef.name).toBe('shipping-fn');
     } finally {

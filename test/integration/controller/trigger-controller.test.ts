@@ -9,7 +9,6 @@ import {
   createNamespace,
   deleteNamespace,
   kubeClient,
-  waitUntil,
 } from '../../../sensors/kubernetes/kube-test-support.ts';
 import { type TriggerController, triggersPath } from '../../../src/controller/controller.ts';
 import type { KubeApiError, KubeClient, KubeObject } from '../../../src/controller/kube-client.ts';
@@ -18,6 +17,7 @@ import type { TriggerStatus } from '../../../src/trigger/schema.ts';
 import { installTriggerCrd, startTestController } from '../../support/controller.ts';
 import { redisUrl } from '../../support/hub.ts';
 import { type Sink, startSink } from '../../support/sink.ts';
+import { waitFor } from '../../support/wait.ts';
 
 let client: KubeClient;
 let redis: Redis;
@@ -49,7 +49,7 @@ async function setup(): Promise<Setup> {
     retryPeriodMs: 300,
     resyncIntervalMs: 500,
   });
-  await waitUntil(() => started.controller.isLeader(), 30_000, 'leadership');
+  await waitFor(() => started.controller.isLeader(), 30_000, 'leadership');
   return { ns, ...started };
 }
 
@@ -81,7 +81,7 @@ async function waitForStatus(
   timeoutMs = 30_000,
 ): Promise<KubeObject & { status?: TriggerStatus }> {
   let last: (KubeObject & { status?: TriggerStatus }) | undefined;
-  await waitUntil(
+  await waitFor(
     async () => {
       last = await readTrigger(ns, name);
       return predicate(last);
@@ -148,7 +148,7 @@ describe('controller mode', () => {
 
       // Delete: the sensor stops (typically well within 2 s; not timed here: the test box may be loaded).
       await client.request('DELETE', `${triggersPath(ns)}/ticks`);
-      await waitUntil(() => hub.engine.get(`${ns}/ticks`) === undefined, 20_000, 'the trigger to stop');
+      await waitFor(() => hub.engine.get(`${ns}/ticks`) === undefined, 20_000, 'the trigger to stop');
       const count = second.received.length;
       await new Promise((r) => setTimeout(r, 2_500));
       expect(second.received.length).toBe(count);
@@ -268,7 +268,7 @@ describe('controller mode', () => {
       await new Promise((r) => setTimeout(r, 1_000));
       expect([a.controller.isLeader(), b.isLeader()]).toEqual([true, false]);
       await a.close();
-      await waitUntil(() => b.isLeader(), 30_000, 'the second replica to lead');
+      await waitFor(() => b.isLeader(), 30_000, 'the second replica to lead');
     } finally {
       await started.close();
     }

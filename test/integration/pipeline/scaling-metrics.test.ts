@@ -3,10 +3,10 @@
 // when the queue drains. Both carry trigger_namespace and trigger_name, which HPA selectors match on.
 
 import { describe, expect, it } from 'vitest';
-import { waitUntil } from '../../../sensors/kubernetes/kube-test-support.ts';
 import { startTestHub, triggerDoc, uniqueNamespace } from '../../support/hub.ts';
 import { postMany } from '../../support/post.ts';
 import { startSink } from '../../support/sink.ts';
+import { waitFor } from '../../support/wait.ts';
 
 describe('autoscaling gauges', () => {
   it('count the requests open to a slow function and the events waiting behind them, then drop to 0', async () => {
@@ -35,7 +35,7 @@ describe('autoscaling gauges', () => {
       });
       let seen = { inFlight: Number.NaN, backlog: Number.NaN };
       // Two requests held by the function, two events waiting (polled: no timing assumed).
-      await waitUntil(
+      await waitFor(
         async () => {
           seen = await read();
           return seen.inFlight === 2 && seen.backlog === 2;
@@ -47,7 +47,7 @@ describe('autoscaling gauges', () => {
       });
       expect(seen).toEqual({ inFlight: 2, backlog: 2 });
       await sink.waitFor(() => sink.delivered.size === 4, 30_000, 'the four deliveries');
-      await waitUntil(
+      await waitFor(
         async () => {
           seen = await read();
           return seen.inFlight === 0 && seen.backlog === 0;

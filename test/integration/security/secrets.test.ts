@@ -20,6 +20,7 @@ import {
 } from '../../support/hub.ts';
 import { post } from '../../support/post.ts';
 import { type Sink, startSink } from '../../support/sink.ts';
+import { waitFor } from '../../support/wait.ts';
 
 const secret = (name: string) => `${name}-${randomBytes(12).toString('hex')}`;
 const secrets = {
@@ -37,14 +38,6 @@ function env(name: string): string {
   const value = process.env[name];
   if (!value) throw new Error(`${name} is not set: run with the integration project`);
   return value;
-}
-
-async function waitFor(what: string, condition: () => Promise<boolean> | boolean, timeoutMs = 90_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
 }
 
 describe('secrets never appear in logs, errors, metrics or the API', { timeout: 300_000 }, () => {
@@ -218,23 +211,31 @@ describe('secrets never appear in logs, errors, metrics or the API', { timeout: 
       'content-type': 'application/json',
       'idempotency-key': 'to-slack',
     });
-    await waitFor('the Slack delivery to be dead-lettered', async () => {
-      const dlq = JSON.parse((await get(`/api/dlq/${ns}/slack`, auth)).text) as { count: number };
-      return dlq.count >= 1;
-    });
+    await waitFor(
+      async () => {
+        const dlq = JSON.parse((await get(`/api/dlq/${ns}/slack`, auth)).text) as { count: number };
+        return dlq.count >= 1;
+      },
+      90_000,
+      'the Slack delivery to be dead-lettered',
+    );
     const dlq = await get(`/api/dlq/${ns}/slack`, auth);
     expect(dlq.text).toMatch(/ECONNREFUSED|connect/i);
 
     // Kafka refuses the SASL handshake and Kinesis has no such stream: the hub says so (log or status).
-    await waitFor('the Kafka and Kinesis failures to be reported', async () => {
-      const triggers = (await get('/api/triggers', auth)).text;
-      const log = hub.output();
-      return (
-        /sasl|SASL/.test(log + triggers) &&
-        /kinesis/i.test(log) &&
-        /ResourceNotFound|not found|does not exist/i.test(log + triggers)
-      );
-    });
+    await waitFor(
+      async () => {
+        const triggers = (await get('/api/triggers', auth)).text;
+        const log = hub.output();
+        return (
+          /sasl|SASL/.test(log + triggers) &&
+          /kinesis/i.test(log) &&
+          /ResourceNotFound|not found|does not exist/i.test(log + triggers)
+        );
+      },
+      90_000,
+      'the Kafka and Kinesis failures to be reported',
+    );
 
     for (const path of [
       '/metrics',
