@@ -16,9 +16,14 @@ export interface FuzzTally {
  * TH_FUZZ_SCALE multiplies every property's case count, for a long soak by hand (`TH_FUZZ_SCALE=50 npm run
  * test:fuzz`); CI runs the counts as written. A failure prints the seed and path to replay it with.
  */
-function scaled(numRuns: number): number {
+function scaled(count: number): number {
   const scale = Number(process.env.TH_FUZZ_SCALE ?? 1);
-  return Number.isFinite(scale) && scale > 0 ? Math.max(1, Math.round(numRuns * scale)) : numRuns;
+  return Number.isFinite(scale) && scale > 0 ? Math.max(1, Math.round(count * scale)) : count;
+}
+
+/** A suite's time limit, scaled with its case counts. */
+export function fuzzTimeout(ms: number): number {
+  return Math.max(ms, scaled(ms));
 }
 
 export function fuzzTally(name: string): FuzzTally {

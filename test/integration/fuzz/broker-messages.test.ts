@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ids } from '../../../src/envelope/ids.ts';
 import type { Hub } from '../../../src/hub.ts';
 import { listDeadLetters } from '../../../src/queue/dead-letter.ts';
-import { fuzzTally, watchUnhandledRejections } from '../../support/fuzz.ts';
+import { fuzzTally, fuzzTimeout, watchUnhandledRejections } from '../../support/fuzz.ts';
 import { startTestHub, triggerDoc, uniqueNamespace } from '../../support/hub.ts';
 import { type Sink, startSink } from '../../support/sink.ts';
 
@@ -68,7 +68,7 @@ const cases = (prefix: string): fc.Arbitrary<Case> =>
     })),
   );
 
-describe('malformed messages through the real brokers', { timeout: 300_000 }, () => {
+describe('malformed messages through the real brokers', { timeout: fuzzTimeout(300_000) }, () => {
   let hub: Hub;
   let sink: Sink;
   let nc: NatsConnection;

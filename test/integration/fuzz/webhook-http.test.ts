@@ -12,7 +12,7 @@ import { isUnreadable, readRecord } from '../../../sensors/minio/payload.ts';
 import { isJsonContentType } from '../../../src/envelope/event.ts';
 import type { Hub } from '../../../src/hub.ts';
 import { listDeadLetters } from '../../../src/queue/dead-letter.ts';
-import { fuzzTally, watchUnhandledRejections } from '../../support/fuzz.ts';
+import { fuzzTally, fuzzTimeout, watchUnhandledRejections } from '../../support/fuzz.ts';
 import { startTestHub, triggerDoc, uniqueNamespace } from '../../support/hub.ts';
 import { type Sink, startSink } from '../../support/sink.ts';
 
@@ -105,7 +105,7 @@ const mediaType = /^[\w!#$%&'*+.^`|~-]+\/[\w!#$%&'*+.^`|~-]+\s*(;.*)?$/;
 
 type Answer = { status: number; json: Record<string, unknown> };
 
-describe('fuzz: requests over real HTTP to a real hub', { timeout: 300_000 }, () => {
+describe('fuzz: requests over real HTTP to a real hub', { timeout: fuzzTimeout(300_000) }, () => {
   let hub: Hub;
   let sink: Sink;
   let pool: Pool;

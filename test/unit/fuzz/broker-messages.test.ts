@@ -12,7 +12,7 @@ import { coreMessageToEvent, jetStreamMessageToEvent } from '../../../sensors/na
 import { type EventInput, eventBody, toHubEvent } from '../../../src/envelope/event.ts';
 import { decodeHeaderValue, encodeHeaderValue } from '../../../src/envelope/header-encoding.ts';
 import { ids } from '../../../src/envelope/ids.ts';
-import { fuzzTally } from '../../support/fuzz.ts';
+import { fuzzTally, fuzzTimeout } from '../../support/fuzz.ts';
 
 const tally = fuzzTally('broker messages (Kafka, NATS, Kinesis)');
 const context = { source: '/triggerhub/fuzz', eventType: 'io.triggerhub.fuzz' };
@@ -120,7 +120,7 @@ const headerList = (prefix: string) =>
     { maxLength: 8 },
   );
 
-describe('fuzz: broker messages → events', { timeout: 120_000 }, () => {
+describe('fuzz: broker messages → events', { timeout: fuzzTimeout(120_000) }, () => {
   it('Kafka: any message maps without throwing to a well-formed event whose id is its position', async () => {
     await tally.check(
       fc.property(

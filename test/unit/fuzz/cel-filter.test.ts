@@ -8,7 +8,7 @@ import type { EventInput } from '../../../src/envelope/event.ts';
 import { isCelValid } from '../../../src/filter/cel.ts';
 import { compileFilter } from '../../../src/filter/filter.ts';
 import { filterSchema } from '../../../src/trigger/schema.ts';
-import { fuzzTally } from '../../support/fuzz.ts';
+import { fuzzTally, fuzzTimeout } from '../../support/fuzz.ts';
 
 const tally = fuzzTally('CEL filters');
 
@@ -127,7 +127,7 @@ const event: fc.Arbitrary<EventInput> = fc.record(
   { requiredKeys: ['id', 'source', 'type'] },
 );
 
-describe('fuzz: CEL filters', { timeout: 120_000 }, () => {
+describe('fuzz: CEL filters', { timeout: fuzzTimeout(120_000) }, () => {
   it('compile or give a clear one-line reason, the same one the schema reports', async () => {
     await tally.check(
       fc.property(fc.oneof(expression, garbage), (text) => {

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isUnreadable, parseNotification, readRecord } from '../../../sensors/minio/payload.ts';
 import { HubError } from '../../../src/errors.ts';
-import { fuzzTally } from '../../support/fuzz.ts';
+import { fuzzTally, fuzzTimeout } from '../../support/fuzz.ts';
 
 const tally = fuzzTally('MinIO notifications');
 
@@ -35,7 +35,7 @@ function withKey(record: Record<string, unknown>, bucket: string, rawKey: unknow
   return copy;
 }
 
-describe('fuzz: MinIO notifications', { timeout: 120_000 }, () => {
+describe('fuzz: MinIO notifications', { timeout: fuzzTimeout(120_000) }, () => {
   it('any body is read into records or refused with TH_ERR_BAD_REQUEST and a reason', async () => {
     const body = fc.oneof(
       fc.uint8Array({ maxLength: 100 }).map((bytes) => Buffer.from(bytes)),

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import { parseTriggers, validateTrigger } from '../../../src/trigger/load.ts';
-import { fuzzTally } from '../../support/fuzz.ts';
+import { fuzzTally, fuzzTimeout } from '../../support/fuzz.ts';
 
 const tally = fuzzTally('trigger specs');
 const root = resolve(import.meta.dirname, '../../..');
@@ -65,7 +65,7 @@ function expectNamedErrors(result: ReturnType<typeof parseTriggers>): void {
   }
 }
 
-describe('fuzz: Trigger files', { timeout: 60_000 }, () => {
+describe('fuzz: Trigger files', { timeout: fuzzTimeout(60_000) }, () => {
   it('random text never throws out of the loader; every error names the file', async () => {
     await tally.check(
       fc.property(
