@@ -3,6 +3,7 @@
 // settles when that write does, so "resolved" still means "durable in Redis".
 
 import type { JobsOptions, Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { toJobId } from '../envelope/ids.ts';
 import { HubError } from '../errors.ts';
 import { withTimeout } from '../retry/timeout.ts';
@@ -37,12 +38,27 @@ export function jobOptions(delivery: DeliverySpec): JobsOptions {
   };
 }
 
+/**
+ * A single Redis connection without its offline queue refuses every command until it is ready, except that
+ * BullMQ holds the first ones of a queue it has not opened yet: say so at once instead of waiting out the
+ * timeout. A Cluster client keeps its offline queue (src/queue/redis.ts), so it is left to the timeout.
+ */
+function notConnected(connection: RedisClient): string | undefined {
+  return connection instanceof Redis &&
+    !connection.options.enableOfflineQueue &&
+    connection.status !== 'ready'
+    ? `Redis is not connected (${connection.status})`
+    : undefined;
+}
+
 export class EventQueue {
   readonly queue: Queue<EventJobData>;
   private pending: PendingBatch | undefined;
   private readonly options: JobsOptions;
+  private readonly connection: RedisClient;
 
   constructor(trigger: TriggerRef, connection: RedisClient, delivery: DeliverySpec) {
+    this.connection = connection;
     this.options = jobOptions(delivery);
     this.queue = openProducerQueue<EventJobData>(queueName(trigger), connection, this.options);
   }
@@ -65,10 +81,14 @@ export class EventQueue {
     const batch = this.pending;
     if (!batch) return;
     this.pending = undefined;
-    withTimeout(
-      this.queue.addBulk(batch.jobs),
-      enqueueTimeoutMs,
-      `Redis did not answer within ${enqueueTimeoutMs} ms`,
+    const away = notConnected(this.connection);
+    (away
+      ? Promise.reject(new Error(away))
+      : withTimeout(
+          this.queue.addBulk(batch.jobs),
+          enqueueTimeoutMs,
+          `Redis did not answer within ${enqueueTimeoutMs} ms`,
+        )
     ).then(
       () => {
         for (const waiter of batch.waiters) waiter.resolve();

@@ -152,7 +152,10 @@ it('a hub started before its Redis answers 503 and is not ready, then delivers w
 
   const refused = await post(hook, '{"n":0}');
   expect(refused.status).toBe(503);
-  expect(refused.json()).toMatchObject({ code: 'TH_ERR_QUEUE_UNAVAILABLE' });
+  expect(refused.json()).toMatchObject({
+    code: 'TH_ERR_QUEUE_UNAVAILABLE',
+    message: expect.stringContaining('Redis is not connected'),
+  });
   const notReady = await fetch(`${hub.url}/readyz`);
   expect(notReady.status).toBe(503);
   expect(await notReady.json()).toMatchObject({ redis: 'unreachable' });
