@@ -85,9 +85,15 @@ export function readyWithin(client: RedisClient, ms: number): Promise<boolean> {
  */
 export async function checkRedisVersion(client: RedisClient): Promise<void> {
   // Redis gone again already: nothing to check now, and the emits say Redis is away.
-  const info = await client.info('server').catch(() => '');
+  const problem = redisVersionProblem(await client.info('server').catch(() => ''));
+  if (problem) throw new HubError('TH_ERR_CONFIG', problem);
+}
+
+/** What is wrong with the Redis whose `INFO server` this is, if anything (an unknown version passes). */
+export function redisVersionProblem(info: string): string | undefined {
   const version = /^redis_version:(\S+)/m.exec(info)?.[1];
   const minimum = RedisConnection.minimumVersion;
-  if (version && isRedisVersionLowerThan(version, minimum, 'redis'))
-    throw new HubError('TH_ERR_CONFIG', `Redis ${version} is too old: BullMQ needs ${minimum} or newer`);
+  return version && isRedisVersionLowerThan(version, minimum, 'redis')
+    ? `Redis ${version} is too old: BullMQ needs ${minimum} or newer`
+    : undefined;
 }
