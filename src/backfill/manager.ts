@@ -58,6 +58,8 @@ export class BackfillManager {
   private readonly options: BackfillManagerOptions;
   private readonly store: BackfillStore;
   private readonly runs = new Map<string, LocalRun>();
+  /** Each trigger's backfill queue, for reading and replaying its dead letters (opened on first use). */
+  private readonly queues = new Map<string, Queue<EventJobData>>();
   private readonly stopping = new AbortController();
   private readonly timer: NodeJS.Timeout | undefined;
   private scanning: Promise<void> = Promise.resolve();
@@ -136,7 +138,7 @@ export class BackfillManager {
         local.abort.abort();
         await local.done;
       }
-      await this.withBackfillQueue(triggerKey, removeUndelivered);
+      await removeUndelivered(this.backfillQueue(triggerKey));
       this.options.log.info({ trigger: triggerKey, backfill: id }, 'backfill cancelled');
     }
     return this.get(triggerKey, id);
@@ -148,6 +150,11 @@ export class BackfillManager {
     this.stopping.abort();
     await this.scanning;
     await Promise.all([...this.runs.values()].map((run) => run.done));
+    await Promise.all(
+      [...this.queues.values()].map((queue) =>
+        withTimeout(queue.close(), 5000, 'queue close timed out').catch(() => {}),
+      ),
+    );
   }
 
   /** What the trigger's backfills dead-lettered: a page, and the count of all. */
@@ -156,24 +163,22 @@ export class BackfillManager {
     range: { offset?: number; limit?: number },
   ): Promise<{ count: number; entries: DeadLetterEntry[] }> {
     this.knownTrigger(triggerKey);
-    return this.withBackfillQueue(triggerKey, (queue) => deadLetterPage(queue, range));
+    return deadLetterPage(this.backfillQueue(triggerKey), range);
   }
 
   /** Moves them into the trigger's live queue: the backfill that dead-lettered them may have ended. */
   async replayDeadLetters(triggerKey: string, request: ReplayRequest): Promise<number> {
     const running = this.runningTrigger(triggerKey);
-    return this.withBackfillQueue(triggerKey, (queue) =>
-      replayDeadLetters(queue, request, { into: running.queue.queue }),
-    );
+    return replayDeadLetters(this.backfillQueue(triggerKey), request, { into: running.queue.queue });
   }
 
-  private async withBackfillQueue<T>(triggerKey: string, use: (queue: Queue<EventJobData>) => Promise<T>) {
-    const queue = openBackfillQueue(triggerKey, this.options.producer);
-    try {
-      return await use(queue);
-    } finally {
-      await withTimeout(queue.close(), 5000, 'queue close timed out').catch(() => {});
+  private backfillQueue(triggerKey: string): Queue<EventJobData> {
+    let queue = this.queues.get(triggerKey);
+    if (!queue) {
+      queue = openBackfillQueue(triggerKey, this.options.producer);
+      this.queues.set(triggerKey, queue);
     }
+    return queue;
   }
 
   /** One scan at a time: takes over every running backfill of a trigger running here that nobody holds. */

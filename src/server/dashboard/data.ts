@@ -1,7 +1,9 @@
 // What the dashboard shows, read from the same places as the HTTP API: the engine's list of triggers,
-// each running trigger's BullMQ queue, and src/queue/dead-letter.ts for the dead-letter queue.
+// each running trigger's BullMQ queue, src/queue/dead-letter.ts for the dead-letter queue, and the backfill
+// manager for what backfills dead-lettered.
 
 import type { Job } from 'bullmq';
+import type { BackfillManager } from '../../backfill/manager.ts';
 import type { Engine, TriggerState } from '../../engine/engine.ts';
 import { HubError } from '../../errors.ts';
 import type { Instrumentation } from '../../instrumentation.ts';
@@ -101,37 +103,51 @@ function recentEvent(job: Job<EventJobData>): RecentEvent {
   };
 }
 
-/** One trigger with its last delivered events and a page of its dead-letter queue. */
+/**
+ * One trigger with its last delivered events, a page of its dead-letter queue, and the first page of what its
+ * backfills dead-lettered (kept apart; a replay moves them into the live queue).
+ */
 export async function triggerDetails(
   engine: Engine,
   stats: LiveStats,
+  backfills: BackfillManager,
   key: string,
   page: { offset: number; limit: number },
 ) {
   const { state, queue } = runningQueue(engine, key);
-  const [summary, completed, deadLetters, deadLetterCount] = await Promise.all([
+  const [summary, completed, deadLetters, deadLetterCount, backfill] = await Promise.all([
     summarize(state, stats),
     queue.getCompleted(0, 9),
     listDeadLetters(queue, page),
     countDeadLetters(queue),
+    backfills.deadLetters(key, { limit: page.limit }),
   ]);
   return {
     ...summary,
     recentEvents: completed.filter(Boolean).map(recentEvent),
     deadLetterCount,
     deadLetterEntries: deadLetters,
+    backfillDeadLetterCount: backfill.count,
+    backfillDeadLetterEntries: backfill.entries,
   };
 }
 
-/** Replays some (jobIds) or all dead letters of a trigger, and reports it like the API does. */
+/**
+ * Replays some (jobIds) or all dead letters of a trigger (with `backfills`: what its backfills dead-lettered,
+ * into the live queue), and reports it like the API does.
+ */
 export async function replay(
   engine: Engine,
   instrumentation: Instrumentation,
   key: string,
   jobIds: string[] | undefined,
+  backfills?: BackfillManager,
 ): Promise<number> {
   const { state, queue } = runningQueue(engine, key);
-  const replayed = await replayDeadLetters(queue, jobIds ? { jobIds } : {});
+  const request = jobIds ? { jobIds } : {};
+  const replayed = backfills
+    ? await backfills.replayDeadLetters(key, request)
+    : await replayDeadLetters(queue, request);
   instrumentation.emit('dlq.replayed', state.key, replayed);
   return replayed;
 }

@@ -3,6 +3,7 @@
 // Everything under /dashboard is protected by the API's token (auth.ts).
 
 import type { FastifyInstance } from 'fastify';
+import type { BackfillManager } from '../../backfill/manager.ts';
 import type { Engine } from '../../engine/engine.ts';
 import { HubError } from '../../errors.ts';
 import type { Instrumentation } from '../../instrumentation.ts';
@@ -17,6 +18,7 @@ import { triggersPage } from './triggers-page.ts';
 export interface DashboardOptions {
   engine: Engine;
   instrumentation: Instrumentation;
+  backfills: BackfillManager;
   apiToken: string | undefined;
 }
 
@@ -28,7 +30,7 @@ interface TriggerParams {
 const queuesPath = '/dashboard/queues';
 
 export function dashboardPlugin(options: DashboardOptions) {
-  const { engine, instrumentation, apiToken } = options;
+  const { engine, instrumentation, backfills, apiToken } = options;
   return async function dashboard(app: FastifyInstance): Promise<void> {
     const stats = new LiveStats(instrumentation);
     app.addHook('onClose', async () => stats.close());
@@ -70,20 +72,29 @@ export function dashboardPlugin(options: DashboardOptions) {
         triggerDetails(
           engine,
           stats,
+          backfills,
           `${request.params.namespace}/${request.params.name}`,
           pageOf(request.query, { limit: 50, maxLimit: 1000 }),
         ),
     );
-    app.post<{ Params: TriggerParams; Body: { jobIds?: unknown } | undefined }>(
-      '/dashboard/api/dlq/:namespace/:name/replay',
-      async (request) => {
-        const jobIds = request.body?.jobIds;
-        if (jobIds !== undefined && !(Array.isArray(jobIds) && jobIds.every((id) => typeof id === 'string')))
-          throw new HubError('TH_ERR_BAD_REQUEST', 'jobIds must be an array of strings');
-        const key = `${request.params.namespace}/${request.params.name}`;
-        return { replayed: await replay(engine, instrumentation, key, jobIds as string[] | undefined) };
-      },
-    );
+    // Live dead letters, and (…/backfill/replay) what backfills dead-lettered, moved into the live queue.
+    for (const backfill of [false, true])
+      app.post<{ Params: TriggerParams; Body: { jobIds?: unknown } | undefined }>(
+        `/dashboard/api/dlq/:namespace/:name${backfill ? '/backfill' : ''}/replay`,
+        async (request) => {
+          const jobIds = request.body?.jobIds;
+          if (
+            jobIds !== undefined &&
+            !(Array.isArray(jobIds) && jobIds.every((id) => typeof id === 'string'))
+          )
+            throw new HubError('TH_ERR_BAD_REQUEST', 'jobIds must be an array of strings');
+          const key = `${request.params.namespace}/${request.params.name}`;
+          const ids = jobIds as string[] | undefined;
+          return {
+            replayed: await replay(engine, instrumentation, key, ids, backfill ? backfills : undefined),
+          };
+        },
+      );
 
     // bull-board is loaded only when a server is built, so CLI commands that never serve do not pay for it.
     const [{ createBullBoard }, { BullMQAdapter }, { FastifyAdapter }] = await Promise.all([

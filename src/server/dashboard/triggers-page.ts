@@ -95,7 +95,7 @@ function renderTriggers(list) {
 }
 function renderDetails(d) {
   const el = document.getElementById('details');
-  entries = new Map(d.deadLetterEntries.map((e) => [e.jobId, e]));
+  entries = new Map([...d.deadLetterEntries, ...d.backfillDeadLetterEntries].map((e) => [e.jobId, e]));
   const s = d.stats;
   el.hidden = false;
   el.innerHTML = '<h2>' + esc(d.key) + ' ' + state(d) + '</h2>' +
@@ -119,16 +119,23 @@ function renderDetails(d) {
     '</div></div>' +
     '<h3>Dead letters (' + esc(d.deadLetterCount) + ') ' +
     (d.deadLetterCount > 0 ? '<button class="act primary" id="replay-all">Replay all</button>' : '') + '</h3>' +
-    (d.deadLetterEntries.length === 0 ? '<p class="muted">The dead-letter queue is empty.</p>' :
-      '<table><thead><tr><th>event id</th><th>type</th><th class="num">attempts</th><th>last status</th><th>failed</th><th>reason</th><th></th></tr></thead><tbody>' +
-      d.deadLetterEntries.map((e) => '<tr data-job-id="' + esc(e.jobId) + '"><td><code>' + esc(e.event.id) + '</code></td><td>' + esc(e.event.type) +
-        '</td><td class="num">' + esc(e.attempts) + '</td><td>' + esc(e.lastAttempt?.status ?? '–') + '</td><td>' + esc(ago(e.failedAt)) +
-        '</td><td class="truncate" title="' + esc(e.reason) + '">' + esc(e.reason) + '</td><td>' +
-        '<button class="act" data-inspect="' + esc(e.jobId) + '">Inspect</button> <button class="act" data-replay="' + esc(e.jobId) + '">Replay</button></td></tr>').join('') +
-      '</tbody></table>');
+    (d.deadLetterEntries.length === 0 ? '<p class="muted">The dead-letter queue is empty.</p>' : deadLetterTable(d.deadLetterEntries, '')) +
+    // What backfills dead-lettered: shown only when there is some; a replay moves it into the live queue.
+    (d.backfillDeadLetterCount === 0 ? '' :
+      '<h3>Backfill dead letters (' + esc(d.backfillDeadLetterCount) + ') <button class="act primary" id="replay-all-backfill">Replay all into the live queue</button></h3>' +
+      deadLetterTable(d.backfillDeadLetterEntries, 'backfill'));
   for (const b of el.querySelectorAll('[data-inspect]')) b.onclick = () => inspect(b.dataset.inspect);
-  for (const b of el.querySelectorAll('[data-replay]')) b.onclick = () => replay([b.dataset.replay]);
-  const all = document.getElementById('replay-all'); if (all) all.onclick = () => { if (confirm('Replay all ' + d.deadLetterCount + ' dead letters of ' + d.key + '?')) replay(undefined); };
+  for (const b of el.querySelectorAll('[data-replay]')) b.onclick = () => replay([b.dataset.replay], b.dataset.lane);
+  const all = document.getElementById('replay-all'); if (all) all.onclick = () => { if (confirm('Replay all ' + d.deadLetterCount + ' dead letters of ' + d.key + '?')) replay(undefined, ''); };
+  const allBackfill = document.getElementById('replay-all-backfill'); if (allBackfill) allBackfill.onclick = () => { if (confirm('Move all ' + d.backfillDeadLetterCount + ' backfill dead letters of ' + d.key + ' into its live queue?')) replay(undefined, 'backfill'); };
+}
+function deadLetterTable(list, lane) {
+  return '<table><thead><tr><th>event id</th><th>type</th><th class="num">attempts</th><th>last status</th><th>failed</th><th>reason</th><th></th></tr></thead><tbody>' +
+    list.map((e) => '<tr data-job-id="' + esc(e.jobId) + '"><td><code>' + esc(e.event.id) + '</code></td><td>' + esc(e.event.type) +
+      '</td><td class="num">' + esc(e.attempts) + '</td><td>' + esc(e.lastAttempt?.status ?? '–') + '</td><td>' + esc(ago(e.failedAt)) +
+      '</td><td class="truncate" title="' + esc(e.reason) + '">' + esc(e.reason) + '</td><td>' +
+      '<button class="act" data-inspect="' + esc(e.jobId) + '">Inspect</button> <button class="act" data-lane="' + lane + '" data-replay="' + esc(e.jobId) + '">Replay</button></td></tr>').join('') +
+    '</tbody></table>';
 }
 function inspect(jobId) {
   const e = entries.get(jobId); if (!e) return;
@@ -136,9 +143,9 @@ function inspect(jobId) {
   document.getElementById('inspect-body').textContent = JSON.stringify(e, null, 2);
   document.getElementById('inspect').showModal();
 }
-async function replay(jobIds) {
+async function replay(jobIds, lane) {
   try {
-    const r = await api('dlq/' + selected + '/replay', { method: 'POST', body: JSON.stringify(jobIds ? { jobIds } : {}) });
+    const r = await api('dlq/' + selected + (lane ? '/' + lane : '') + '/replay', { method: 'POST', body: JSON.stringify(jobIds ? { jobIds } : {}) });
     toast('Replayed ' + r.replayed + ' event' + (r.replayed === 1 ? '' : 's') + ' of ' + selected);
   } catch (e) { toast('Replay failed: ' + e.message); }
   refresh();

@@ -280,7 +280,7 @@ describe('kafka backfill', () => {
     );
   });
 
-  it('what a backfill dead-letters is listed apart from live dead letters and replayed into the live queue (API and CLI)', async () => {
+  it('what a backfill dead-letters is listed apart from live dead letters and replayed into the live queue (API, dashboard, CLI)', async () => {
     type Page = {
       count: number;
       entries: Array<{ jobId: string; event: { id: string; backfill?: string }; reason: string }>;
@@ -331,12 +331,26 @@ describe('kafka backfill', () => {
       expect(one.body.replayed).toBe(1);
       await sink.waitFor(() => replayedOk(backfill.id, first.event.id), 30_000, 'the replayed dead letter');
 
+      // The dashboard shows the other two apart from live dead letters, and replays one of them.
+      type Details = { backfillDeadLetterCount: number; backfillDeadLetterEntries: Page['entries'] };
+      const details = (await (await fetch(`${hub.url}/dashboard/api/triggers/${trigger}`)).json()) as Details;
+      expect(details.backfillDeadLetterCount).toBe(2);
+      const second = details.backfillDeadLetterEntries[0]!;
+      expect(second.event.backfill).toBe(backfill.id);
+      const fromDashboard = await fetch(`${hub.url}/dashboard/api/dlq/${trigger}/backfill/replay`, {
+        method: 'POST',
+        headers: { 'x-trigger-hub': '1', 'content-type': 'application/json' },
+        body: JSON.stringify({ jobIds: [second.jobId] }),
+      });
+      expect(await fromDashboard.json()).toEqual({ replayed: 1 });
+      await sink.waitFor(() => replayedOk(backfill.id, second.event.id), 30_000, 'the dashboard replay');
+
       const cliList = await runCli(['dlq', 'list', trigger, '--backfill', '--output', 'json']);
       expect(cliList.code, cliList.stderr).toBe(0);
-      expect((JSON.parse(cliList.stdout) as Page).count).toBe(2);
+      expect((JSON.parse(cliList.stdout) as Page).count).toBe(1);
       const cliReplay = await runCli(['dlq', 'replay', trigger, '--backfill', '--all']);
       expect(cliReplay.code, cliReplay.stderr).toBe(0);
-      expect(cliReplay.stdout).toContain(`replayed 2 event(s) of ${trigger}'s backfills`);
+      expect(cliReplay.stdout).toContain(`replayed 1 event(s) of ${trigger}'s backfills`);
       await sink.waitFor(
         () => [...rejected].every((id) => replayedOk(backfill.id, id)),
         30_000,
