@@ -62,6 +62,19 @@ export interface ScenarioOptions {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * A trigger's unfinished jobs once its queue settled: polled until none is left or `timeoutMs` passed. A
+ * dead letter ends the wait at once (it never leaves by itself).
+ */
+async function settledJobs(triggerKey: string, timeoutMs: number): Promise<Record<string, number>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const left = await unfinishedJobs(triggerKey);
+    if (Object.keys(left).length === 0 || left.failed || Date.now() >= deadline) return left;
+    await sleep(500);
+  }
+}
+
 const defaultDelivery = { retries: 100, backoff: { initialMs: 100, maxMs: 2000 }, concurrency: 16 };
 
 export async function runScenario(options: ScenarioOptions): Promise<ScenarioRow> {
@@ -128,6 +141,12 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRow
     if (options.sources.includes('cron'))
       for (const id of await queuedEventIds(`${namespace}/cron`)) ledger.produced.add(id);
     await ledger.waitAllDelivered(options.drainTimeoutMs ?? 240_000, options.name);
+    // A delivery whose completion the fault kept from Redis is seen by the sink but its job stays active until
+    // its lock lapses and the stalled check delivers it again (a duplicate): let the queues settle first, so
+    // the row counts that duplicate and the check below sees what is really left.
+    const unfinished = new Map<string, Record<string, number>>();
+    for (const kind of options.sources)
+      unfinished.set(kind, await settledJobs(`${namespace}/${kind}`, kind === 'cron' ? 0 : 60_000));
     const row = ledger.row(options.name, ledger.clearedAfter(backlog, faultEnded));
     recordRow(row);
     const refused = context.loads
@@ -151,10 +170,9 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRow
         load.name,
       ).toEqual([]);
     // Nothing dead-lettered or left behind (a cron trigger keeps firing: only its dead letters count).
-    for (const kind of options.sources) {
-      const unfinished = await unfinishedJobs(`${namespace}/${kind}`);
-      if (kind === 'cron') expect(unfinished.failed, kind).toBeUndefined();
-      else expect(unfinished, kind).toEqual({});
+    for (const [kind, left] of unfinished) {
+      if (kind === 'cron') expect(left.failed, kind).toBeUndefined();
+      else expect(left, kind).toEqual({});
     }
     return row;
   } finally {
