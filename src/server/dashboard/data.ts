@@ -7,7 +7,7 @@ import type { BackfillManager } from '../../backfill/manager.ts';
 import type { Engine, TriggerState } from '../../engine/engine.ts';
 import { HubError } from '../../errors.ts';
 import type { Instrumentation } from '../../instrumentation.ts';
-import { countDeadLetters, listDeadLetters, replayDeadLetters } from '../../queue/dead-letter.ts';
+import { deadLetterPage, replayDeadLetters } from '../../queue/dead-letter.ts';
 import type { EventJobData } from '../../queue/job.ts';
 import { oldestUndeliveredMs } from '../../queue/queue-stats.ts';
 import { safeUrl } from '../../targets/http-client.ts';
@@ -115,18 +115,17 @@ export async function triggerDetails(
   page: { offset: number; limit: number },
 ) {
   const { state, queue } = runningQueue(engine, key);
-  const [summary, completed, deadLetters, deadLetterCount, backfill] = await Promise.all([
+  const [summary, completed, deadLetters, backfill] = await Promise.all([
     summarize(state, stats),
     queue.getCompleted(0, 9),
-    listDeadLetters(queue, page),
-    countDeadLetters(queue),
+    deadLetterPage(queue, page),
     backfills.deadLetters(key, { limit: page.limit }),
   ]);
   return {
     ...summary,
     recentEvents: completed.filter(Boolean).map(recentEvent),
-    deadLetterCount,
-    deadLetterEntries: deadLetters,
+    deadLetterCount: deadLetters.count,
+    deadLetterEntries: deadLetters.entries,
     backfillDeadLetterCount: backfill.count,
     backfillDeadLetterEntries: backfill.entries,
   };

@@ -12,6 +12,7 @@ import {
   writeTriggerDir,
 } from '../../support/hub.ts';
 import type { Received, Reply } from '../../support/sink.ts';
+import { waitFor } from '../../support/wait.ts';
 import { faultInstances } from './instances.ts';
 import { type Ledger, queuedEventIds, startLedger, unfinishedJobs } from './ledger.ts';
 import {
@@ -67,12 +68,13 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * dead letter ends the wait at once (it never leaves by itself).
  */
 async function settledJobs(triggerKey: string, timeoutMs: number): Promise<Record<string, number>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const left = await unfinishedJobs(triggerKey);
-    if (Object.keys(left).length === 0 || left.failed || Date.now() >= deadline) return left;
-    await sleep(500);
-  }
+  let left: Record<string, number> = {};
+  const settled = async () => {
+    left = await unfinishedJobs(triggerKey);
+    return Object.keys(left).length === 0 || Boolean(left.failed);
+  };
+  await waitFor(settled, timeoutMs, `${triggerKey} to settle`, 500).catch(() => {}); // what is left is checked
+  return left;
 }
 
 const defaultDelivery = { retries: 100, backoff: { initialMs: 100, maxMs: 2000 }, concurrency: 16 };

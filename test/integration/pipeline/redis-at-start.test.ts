@@ -43,9 +43,8 @@ async function privateRedis(): Promise<Instance> {
 
 /** Retries `enqueue` until it succeeds or `ms` pass; the last error otherwise. */
 async function enqueueWithin(queue: EventQueue, id: string, ms: number): Promise<unknown> {
-  const deadline = Date.now() + ms;
   let failure: unknown;
-  while (Date.now() < deadline) {
+  const enqueued = async () => {
     try {
       await queue.enqueue([
         {
@@ -58,12 +57,14 @@ async function enqueueWithin(queue: EventQueue, id: string, ms: number): Promise
           },
         },
       ]);
-      return undefined;
+      failure = undefined;
+      return true;
     } catch (error) {
       failure = error;
-      await sleep(250);
+      return false;
     }
-  }
+  };
+  await waitFor(enqueued, ms, 'an enqueue to succeed', 250).catch(() => {});
   return failure;
 }
 
