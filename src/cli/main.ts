@@ -49,6 +49,12 @@ program
     if (options.port !== undefined) config.port = options.port;
     if (options.host) config.host = options.host;
     const log = createLogger(config.logLevel);
+    // TH_API_TOKEN_SECRET (no TH_API_TOKEN): the token from a Secret in the cluster, made on the first start.
+    if (process.env.TH_API_TOKEN_SECRET)
+      config.apiToken ??= await (await import('../controller/api-token-secret.ts')).apiTokenFromSecret(
+        process.env,
+        log,
+      );
     const echo = options.demoEcho ? await startEchoFunction(options.demoEcho, log) : undefined;
     const hub = await startHub({ config, log });
     const stopWatching = options.kubernetes
