@@ -3,6 +3,9 @@
 // and a cold build takes a few minutes.
 
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { goInstall, serialInstall } from '../../../scripts/services/lib/install.ts';
 
@@ -53,4 +56,30 @@ export async function helmTemplate(
     },
   });
   return stdout;
+}
+
+/**
+ * Runs helm against a cluster (install, uninstall, ...) with KUBECONFIG=`kubeconfig` and its cache, config
+ * and data in a fresh temporary directory; resolves with its stdout, rejects with its stderr in the message.
+ */
+export async function helmCommand(helm: string, args: string[], kubeconfig: string): Promise<string> {
+  const home = mkdtempSync(join(tmpdir(), 'th-helm-'));
+  try {
+    const { stdout } = await promisify(execFile)(helm, args, {
+      maxBuffer: 64 * 1024 * 1024,
+      env: {
+        ...process.env,
+        KUBECONFIG: kubeconfig,
+        HELM_CACHE_HOME: join(home, 'cache'),
+        HELM_CONFIG_HOME: join(home, 'config'),
+        HELM_DATA_HOME: join(home, 'data'),
+      },
+    });
+    return stdout;
+  } catch (error) {
+    const stderr = (error as { stderr?: string }).stderr ?? '';
+    throw new Error(`helm ${args.join(' ')} failed: ${stderr || (error as Error).message}`, { cause: error });
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
 }
