@@ -10,18 +10,22 @@ import { parse } from 'yaml';
 const root = resolve(import.meta.dirname, '../..');
 const dockerfile = readFileSync(resolve(root, 'deploy/Dockerfile'), 'utf8');
 
-/** Instructions of the final stage (after the last FROM), continuation lines joined. */
-function finalStage(): Array<{ op: string; args: string }> {
+/** Every instruction, continuation lines joined. */
+function instructions(): Array<{ op: string; args: string }> {
   const lines = dockerfile.replace(/\\\n/g, ' ').split('\n');
-  const instructions = lines
+  return lines
     .map((line) => line.trim())
     .filter((line) => line !== '' && !line.startsWith('#'))
     .map((line) => {
       const [op, ...rest] = line.split(/\s+/);
       return { op: op!.toUpperCase(), args: rest.join(' ') };
     });
-  const last = instructions.map((i) => i.op).lastIndexOf('FROM');
-  return instructions.slice(last);
+}
+
+/** Instructions of the final stage (after the last FROM). */
+function finalStage(): Array<{ op: string; args: string }> {
+  const all = instructions();
+  return all.slice(all.map((i) => i.op).lastIndexOf('FROM'));
 }
 
 describe('the container image', () => {
@@ -42,6 +46,21 @@ describe('the container image', () => {
       .map((i) => i.args)
       .join(' ');
     expect(env).toMatch(/TH_DATA_DIR=\/tmp\//);
+  });
+
+  it("runs on the BASE argument, a public Node 24 image by default, with no RUN step (the tests' base has no shell)", () => {
+    // scripts/services/image.ts builds this file on bases it makes itself (no registry there): the final stage
+    // must need nothing from its base but `node` on PATH.
+    const all = instructions();
+    const firstFrom = all.findIndex((i) => i.op === 'FROM');
+    const globalArgs = all
+      .slice(0, firstFrom)
+      .filter((i) => i.op === 'ARG')
+      .map((i) => i.args);
+    expect(globalArgs).toContain('BASE=node:24-bookworm-slim');
+    const stage = finalStage();
+    expect(stage[0]!.args).toBe('$' + '{BASE}');
+    expect(stage.filter((i) => i.op === 'RUN')).toEqual([]);
   });
 
   it('starts node directly (exec form), so SIGTERM reaches the hub for a graceful shutdown', () => {
