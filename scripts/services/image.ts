@@ -306,6 +306,8 @@ export function ensureImage(): Promise<ImageInfo> {
           ...RUNTIME_FLAGS,
           'build',
           '--layers',
+          // No working container is left behind by a failed step.
+          '--force-rm',
           // RUN steps (npm ci) reach the npm registry through the host's network.
           '--network',
           'host',
