@@ -105,10 +105,13 @@ function pinnedNode(): { binary: string; version: string } {
   throw new Error(`the pinned Node (npm package ${pkg}) is not installed: run npm install first`);
 }
 
+const npmTgz = join(imageDir, `npm-${NPM_VERSION}.tgz`);
+const shellQuote = (value: string) => `'${value.replaceAll("'", `'\\''`)}'`;
+
 /** npm's package tarball, downloaded once into the cache with the ordinary client. */
-async function npmTarball(): Promise<string> {
-  const file = join(imageDir, `npm-${NPM_VERSION}.tgz`);
-  if (existsSync(file)) return file;
+async function ensureNpmTarball(): Promise<void> {
+  const file = npmTgz;
+  if (existsSync(file)) return;
   const npm = which('npm');
   if (!npm) throw new Error('npm is needed once to fetch npm itself for the image build base');
   const scratch = `${file}.partial.d`;
@@ -123,7 +126,6 @@ async function npmTarball(): Promise<string> {
   });
   renameSync(join(scratch, `npm-${NPM_VERSION}.tgz`), file);
   rmSync(scratch, { recursive: true, force: true });
-  return file;
 }
 
 interface BaseRecipe {
@@ -135,14 +137,14 @@ interface BaseRecipe {
  * The two bases as mmdebstrap command lines. Hooks run on the host with the new root in "$1": they put in the
  * stripped Node (and npm), a passwd entry for uid 1000 and a world-writable /tmp.
  */
-function baseRecipes(suite: string, nodeStaged: string, npmTgz: string): BaseRecipe[] {
+function baseRecipes(suite: string, nodeStaged: string): BaseRecipe[] {
   const mirrors = [
     `deb http://deb.debian.org/debian ${suite} main`,
     `deb http://deb.debian.org/debian ${suite}-updates main`,
     `deb http://deb.debian.org/debian-security ${suite}-security main`,
   ];
   const files = [
-    `install -D -m 0755 ${nodeStaged} "$1/usr/local/bin/node"`,
+    `install -D -m 0755 ${shellQuote(nodeStaged)} "$1/usr/local/bin/node"`,
     `mkdir -p "$1/tmp" "$1/etc" && chmod 1777 "$1/tmp"`,
   ].join(' && ');
   // Added only when missing (minbase has root's entries from base-passwd; the extract variant has none).
@@ -154,7 +156,7 @@ function baseRecipes(suite: string, nodeStaged: string, npmTgz: string): BaseRec
   ].join(' && ');
   const npm = [
     `mkdir -p "$1/usr/local/lib/node_modules/npm"`,
-    `tar -xzf ${npmTgz} -C "$1/usr/local/lib/node_modules/npm" --strip-components=1 --no-same-owner`,
+    `tar -xzf ${shellQuote(npmTgz)} -C "$1/usr/local/lib/node_modules/npm" --strip-components=1 --no-same-owner`,
     `ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$1/usr/local/bin/npm"`,
     `ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$1/usr/local/bin/npx"`,
   ].join(' && ');
@@ -187,12 +189,11 @@ function baseRecipes(suite: string, nodeStaged: string, npmTgz: string): BaseRec
 async function ensureBases(): Promise<{ base: string; buildBase: string }> {
   const suite = debianSuite();
   const node = pinnedNode();
-  const npmTgz = await npmTarball();
   mkdirSync(imageDir, { recursive: true });
   // Node is staged stripped (108 instead of 127 MB; .dynsym stays, so native addons still link).
   const nodeStaged = join(imageDir, `node-${node.version}-stripped`);
   const tags: Record<string, string> = {};
-  for (const recipe of baseRecipes(suite, nodeStaged, npmTgz)) {
+  for (const recipe of baseRecipes(suite, nodeStaged)) {
     const key = hash(RECIPE_VERSION, recipe.name, node.version, NPM_VERSION, ...recipe.args);
     const tag = `${BASE_REPOSITORY}:${recipe.name}-${key}`;
     tags[recipe.name] = tag;
@@ -212,6 +213,7 @@ async function ensureBases(): Promise<{ base: string; buildBase: string }> {
         });
         renameSync(`${nodeStaged}.partial`, nodeStaged);
       }
+      if (recipe.name === 'build') await ensureNpmTarball();
       const t0 = Date.now();
       say(SCOPE, `making the ${recipe.name} base (Debian ${suite}, Node ${node.version}) with mmdebstrap`);
       const partial = `${tar}.partial.tar`;
@@ -226,6 +228,10 @@ async function ensureBases(): Promise<{ base: string; buildBase: string }> {
         },
       );
       renameSync(partial, tar);
+      // The tars of earlier recipes are of no further use (their images stay until removed with podman rmi).
+      for (const old of readdirSync(imageDir))
+        if (old.startsWith(`th-node-${recipe.name}-`) && join(imageDir, old) !== tar)
+          rmSync(join(imageDir, old), { force: true });
       say(SCOPE, `made the ${recipe.name} base in ${formatDuration(Date.now() - t0)}`);
     }
     await run('podman', ['import', '--change', `ENV ${PATH_ENV}`, tar, tag], {
