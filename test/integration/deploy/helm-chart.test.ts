@@ -151,8 +151,10 @@ describe('the Helm chart against the real kube-apiserver', () => {
     expect(applied.metadata?.name).toBe(deployment.metadata?.name);
   });
 
-  it('refuses to render without a Redis', async () => {
-    await expect(helmTemplate(helm, chart, { release, namespace })).rejects.toThrow(/set redis\.url/);
+  it('refuses to render without a Redis (its own turned off, no other given)', async () => {
+    await expect(
+      helmTemplate(helm, chart, { release, namespace, set: { 'redis.enabled': 'false' } }),
+    ).rejects.toThrow(/set redis\.url/);
   });
 
   it('renders a KEDA ScaledObject on the queue depth instead of the HPA when asked', async () => {
