@@ -10,9 +10,15 @@ import { launch } from './lib/proc.ts';
 import { PORTS } from './ports.ts';
 import type { Service } from './service.ts';
 
-const VERSION = 'v1.34.4';
+/** Kubernetes' release: kube-apiserver and kube-controller-manager are built from the same one. */
+export const kubernetesVersion = 'v1.34.4';
+const VERSION = kubernetesVersion;
 const binary = () => cachedBinary('kube-apiserver', VERSION);
 const serverOn = (port: number) => `https://${LOCALHOST}:${port}`;
+
+/** The aggregation layer's client certificate: the API server proxies to extension API servers as this. */
+const FRONT_PROXY_CLIENT = 'front-proxy-client';
+const FRONT_PROXY_FILES = ['front-proxy-ca.crt', 'front-proxy-client.crt', 'front-proxy-client.key'];
 
 const stackDir = () => serviceDataDir('kube-apiserver');
 const pkiOf = (dir: string) => join(dir, 'pki');
@@ -21,7 +27,7 @@ export const kubeconfigOf = (dir: string) => join(dir, 'kubeconfig');
 
 // Built without Kubernetes' own build scripts, so stamp the version they would have stamped (/version).
 const [major, minor] = VERSION.slice(1).split('.');
-const LDFLAGS = [
+export const kubernetesLdflags = [
   '-s -w',
   `-X k8s.io/component-base/version.gitVersion=${VERSION}`,
   `-X k8s.io/component-base/version.gitMajor=${major}`,
@@ -36,7 +42,16 @@ const LDFLAGS = [
  */
 async function ensurePki(dir: string): Promise<{ ca: string; token: string }> {
   const out = pkiOf(dir);
-  const files = ['ca.crt', 'apiserver.crt', 'apiserver.key', 'sa.key', 'sa.pub', 'tokens.csv', 'token'];
+  const files = [
+    'ca.crt',
+    'apiserver.crt',
+    'apiserver.key',
+    'sa.key',
+    'sa.pub',
+    'tokens.csv',
+    'token',
+    ...FRONT_PROXY_FILES,
+  ];
   if (!files.every((f) => existsSync(join(out, f)))) {
     say('kube-apiserver', 'generating a CA, a serving certificate, service-account keys and an admin token');
     const tmp = `${out}.partial`;
@@ -72,6 +87,27 @@ async function ensurePki(dir: string): Promise<{ ca: string; token: string }> {
     await openssl('signing the serving certificate', [
       'x509', '-req', '-in', 'apiserver.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial',
       '-days', days, '-extfile', 'apiserver.ext', '-out', 'apiserver.crt',
+    ]);
+    // The aggregation layer (APIServices such as external.metrics.k8s.io): the API server proxies to an
+    // extension server with this client certificate, and the extension server trusts the user headers of
+    // requests signed by this CA (published in kube-system/extension-apiserver-authentication).
+    // biome-ignore format: flag and value pairs read better side by side
+    await openssl('making the front-proxy CA', [
+      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', days,
+      '-keyout', 'front-proxy-ca.key', '-out', 'front-proxy-ca.crt', '-subj', '/CN=trigger-hub-test-front-proxy-ca',
+      '-addext', 'basicConstraints=critical,CA:TRUE',
+      '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+    ]);
+    // biome-ignore format: flag and value pairs read better side by side
+    await openssl('making the front-proxy client key', [
+      'req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'front-proxy-client.key', '-out', 'front-proxy-client.csr',
+      '-subj', `/CN=${FRONT_PROXY_CLIENT}`,
+    ]);
+    writeFileSync(join(tmp, 'front-proxy-client.ext'), 'extendedKeyUsage=clientAuth\n');
+    // biome-ignore format: flag and value pairs read better side by side
+    await openssl('signing the front-proxy client certificate', [
+      'x509', '-req', '-in', 'front-proxy-client.csr', '-CA', 'front-proxy-ca.crt', '-CAkey', 'front-proxy-ca.key',
+      '-CAcreateserial', '-days', days, '-extfile', 'front-proxy-client.ext', '-out', 'front-proxy-client.crt',
     ]);
     await openssl('making the service-account key', ['genrsa', '-out', 'sa.key', '2048']);
     await openssl('extracting the service-account public key', [
@@ -164,6 +200,14 @@ export async function startKubeApiserver(
     // No controllers run, so nothing would ever create the service-account tokens this plugin waits for.
     '--disable-admission-plugins=ServiceAccount',
     '--allow-privileged=true',
+    // The aggregation layer, for extension API servers (prometheus-adapter serves external.metrics.k8s.io).
+    `--requestheader-client-ca-file=${join(p, 'front-proxy-ca.crt')}`,
+    `--requestheader-allowed-names=${FRONT_PROXY_CLIENT}`,
+    '--requestheader-username-headers=X-Remote-User',
+    '--requestheader-group-headers=X-Remote-Group',
+    '--requestheader-extra-headers-prefix=X-Remote-Extra-',
+    `--proxy-client-cert-file=${join(p, 'front-proxy-client.crt')}`,
+    `--proxy-client-key-file=${join(p, 'front-proxy-client.key')}`,
     '--shutdown-delay-duration=0s',
   ];
   await launch({ id, command: binary(), args, port }, readyCheck(dir, port), 120_000);
@@ -182,7 +226,7 @@ export const kubeApiserver: Service = {
       name: 'kube-apiserver',
       version: VERSION,
       pkg: 'k8s.io/kubernetes/cmd/kube-apiserver',
-      ldflags: LDFLAGS,
+      ldflags: kubernetesLdflags,
     });
   },
   start: () => startKubeApiserver('kube-apiserver', PORTS.kubeApiserver, PORTS.etcd, stackDir()),

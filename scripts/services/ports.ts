@@ -15,6 +15,9 @@ export const PORTS = {
   etcd: 7361,
   etcdPeer: 7362,
   kubeApiserver: 7363,
+  kubeControllerManager: 7364,
+  prometheus: 7371,
+  prometheusAdapter: 7372,
   /** Not a service: the tests listen here for MinIO's webhook notifications. */
   minioWebhook: 7390,
 } as const;

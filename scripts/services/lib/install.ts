@@ -102,7 +102,7 @@ export function cachedBinary(name: string, version: string, binary = name): stri
 /** `go install module@version` into the cache, unless that version is already there. */
 export async function goInstall(
   scope: string,
-  spec: { name: string; module: string; version: string; binary: string },
+  spec: { name: string; module: string; version: string; binary: string; tags?: string },
 ): Promise<string> {
   const target = cachedBinary(spec.name, spec.version, spec.binary);
   if (existsSync(target)) return target;
@@ -114,7 +114,8 @@ export async function goInstall(
   rmSync(scratch, { recursive: true, force: true });
   mkdirSync(scratch, { recursive: true });
   // -s -w: no symbol tables or DWARF, a shorter link and a smaller binary; tests need no debugger.
-  await run('go', ['install', '-trimpath', '-ldflags=-s -w', `${spec.module}@${spec.version}`], {
+  const tags = spec.tags ? [`-tags=${spec.tags}`] : [];
+  await run('go', ['install', '-trimpath', '-ldflags=-s -w', ...tags, `${spec.module}@${spec.version}`], {
     scope,
     label: `building ${spec.name}`,
     log: installLog(spec.name),

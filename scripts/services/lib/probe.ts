@@ -27,14 +27,28 @@ export interface HttpAnswer {
 /** One HTTP(S) request; rejects on network errors and time-outs, resolves with any status. */
 export function httpRequest(
   url: string,
-  opts: { method?: string; headers?: Record<string, string>; ca?: string | Buffer; timeoutMs?: number } = {},
+  opts: {
+    method?: string;
+    headers?: Record<string, string>;
+    body?: string;
+    ca?: string | Buffer;
+    /** false: accept a self-signed certificate (a health probe of a server that made its own). */
+    rejectUnauthorized?: boolean;
+    timeoutMs?: number;
+  } = {},
 ): Promise<HttpAnswer> {
   const u = new URL(url);
   const lib = u.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
     const req = lib.request(
       u,
-      { method: opts.method ?? 'GET', headers: opts.headers, ca: opts.ca, timeout: opts.timeoutMs ?? 2000 },
+      {
+        method: opts.method ?? 'GET',
+        headers: opts.headers,
+        ca: opts.ca,
+        rejectUnauthorized: opts.rejectUnauthorized ?? true,
+        timeout: opts.timeoutMs ?? 2000,
+      },
       (res) => {
         let body = '';
         res.setEncoding('utf8');
@@ -47,7 +61,7 @@ export function httpRequest(
     );
     req.on('timeout', () => req.destroy(new Error(`timeout: ${url}`)));
     req.on('error', reject);
-    req.end();
+    req.end(opts.body);
   });
 }
 
