@@ -19,6 +19,8 @@ export const SERVICE_ENV_KEYS = {
   TH_MINIO_WEBHOOK_PORT: 'minio',
   TH_MINIO_WEBHOOK_ARN: 'minio',
   TH_KUBECONFIG: 'kube-apiserver',
+  TH_PROMETHEUS_URL: 'prometheus',
+  TH_PROMETHEUS_TARGETS_DIR: 'prometheus',
 } as const;
 
 export type ServiceEnvKey = keyof typeof SERVICE_ENV_KEYS;
