@@ -7,7 +7,7 @@
 // Services stay up after the run, so the next run starts in seconds and concurrent runs can share them;
 // `npm run services -- down` stops them (TH_SERVICES_DOWN_AFTER=1: stop the ones this run started).
 import { say } from '../../scripts/services/lib/log.ts';
-import { BACKGROUND_SERVICES, SERVICES } from '../../scripts/services/registry.ts';
+import { BACKGROUND_SERVICES } from '../../scripts/services/registry.ts';
 import { down, up } from '../../scripts/services/stack.ts';
 import { backgroundServicesDone, startBackgroundServices } from './background.ts';
 
@@ -18,10 +18,7 @@ export default async function setup(): Promise<() => Promise<void>> {
     .filter(Boolean);
   if (names.includes('none')) return async () => {};
   // With no names: everything, the long-to-build few in the background while the tests run.
-  const eager = names.length
-    ? names
-    : SERVICES.map((s) => s.name).filter((name) => !BACKGROUND_SERVICES.includes(name));
-  const result = await up(eager);
+  const result = await up(names.length ? names : ['foreground']);
   if (!names.length) startBackgroundServices(BACKGROUND_SERVICES);
   Object.assign(process.env, result.env);
   for (const f of result.failed) {
