@@ -62,52 +62,38 @@ async function ensurePki(dir: string): Promise<{ ca: string; token: string }> {
       run(which('openssl')!, args, { scope: 'kube-apiserver', label, log, cwd: tmp });
     const days = '3650';
     // biome-ignore format: flag and value pairs read better side by side
-    await openssl('making the CA', [
+    const makeCa = (name: string, cn: string) => openssl(`making ${name}`, [
       'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', days,
-      '-keyout', 'ca.key', '-out', 'ca.crt', '-subj', '/CN=trigger-hub-test-ca',
+      '-keyout', `${name}.key`, '-out', `${name}.crt`, '-subj', `/CN=${cn}`,
       '-addext', 'basicConstraints=critical,CA:TRUE',
       '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
     ]);
-    // biome-ignore format: flag and value pairs read better side by side
-    await openssl('making the serving key', [
-      'req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'apiserver.key', '-out', 'apiserver.csr',
-      '-subj', '/CN=kube-apiserver',
-    ]);
-    writeFileSync(
-      join(tmp, 'apiserver.ext'),
-      [
-        'basicConstraints=CA:FALSE',
-        'keyUsage=critical,digitalSignature,keyEncipherment',
-        'extendedKeyUsage=serverAuth',
-        'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc',
-        '',
-      ].join('\n'),
-    );
-    // biome-ignore format: flag and value pairs read better side by side
-    await openssl('signing the serving certificate', [
-      'x509', '-req', '-in', 'apiserver.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial',
-      '-days', days, '-extfile', 'apiserver.ext', '-out', 'apiserver.crt',
+    /** A key and a certificate `name`.crt for `cn`, signed by the CA `ca`, with the extensions of `ext`. */
+    const makeSigned = async (name: string, cn: string, ca: string, ext: string[]) => {
+      // biome-ignore format: flag and value pairs read better side by side
+      await openssl(`making the ${name} key`, [
+        'req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`,
+      ]);
+      writeFileSync(join(tmp, `${name}.ext`), [...ext, ''].join('\n'));
+      // biome-ignore format: flag and value pairs read better side by side
+      await openssl(`signing the ${name} certificate`, [
+        'x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-CAcreateserial',
+        '-days', days, '-extfile', `${name}.ext`, '-out', `${name}.crt`,
+      ]);
+    };
+    await makeCa('ca', 'trigger-hub-test-ca');
+    await makeSigned('apiserver', 'kube-apiserver', 'ca', [
+      'basicConstraints=CA:FALSE',
+      'keyUsage=critical,digitalSignature,keyEncipherment',
+      'extendedKeyUsage=serverAuth',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc',
     ]);
     // The aggregation layer (APIServices such as external.metrics.k8s.io): the API server proxies to an
     // extension server with this client certificate, and the extension server trusts the user headers of
     // requests signed by this CA (published in kube-system/extension-apiserver-authentication).
-    // biome-ignore format: flag and value pairs read better side by side
-    await openssl('making the front-proxy CA', [
-      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', days,
-      '-keyout', 'front-proxy-ca.key', '-out', 'front-proxy-ca.crt', '-subj', '/CN=trigger-hub-test-front-proxy-ca',
-      '-addext', 'basicConstraints=critical,CA:TRUE',
-      '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
-    ]);
-    // biome-ignore format: flag and value pairs read better side by side
-    await openssl('making the front-proxy client key', [
-      'req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'front-proxy-client.key', '-out', 'front-proxy-client.csr',
-      '-subj', `/CN=${FRONT_PROXY_CLIENT}`,
-    ]);
-    writeFileSync(join(tmp, 'front-proxy-client.ext'), 'extendedKeyUsage=clientAuth\n');
-    // biome-ignore format: flag and value pairs read better side by side
-    await openssl('signing the front-proxy client certificate', [
-      'x509', '-req', '-in', 'front-proxy-client.csr', '-CA', 'front-proxy-ca.crt', '-CAkey', 'front-proxy-ca.key',
-      '-CAcreateserial', '-days', days, '-extfile', 'front-proxy-client.ext', '-out', 'front-proxy-client.crt',
+    await makeCa('front-proxy-ca', 'trigger-hub-test-front-proxy-ca');
+    await makeSigned('front-proxy-client', FRONT_PROXY_CLIENT, 'front-proxy-ca', [
+      'extendedKeyUsage=clientAuth',
     ]);
     await openssl('making the service-account key', ['genrsa', '-out', 'sa.key', '2048']);
     await openssl('extracting the service-account public key', [
