@@ -21,8 +21,19 @@ export function startBackgroundServices(names: string[]): void {
   // The exit code goes to a file, so a waiting test in another process learns of a failure without a time-out.
   const child = spawn(
     'sh',
-    ['-c', `"$0" "$1" up "$@"; echo $? > "${exitFile}"`, process.execPath, script, ...names],
-    { cwd: repoRoot, stdio: ['ignore', log, log], detached: true },
+    [
+      '-c',
+      'node="$0"; script="$1"; shift; "$node" "$script" up "$@"; echo $? > "$EXIT_FILE"',
+      process.execPath,
+      script,
+      ...names,
+    ],
+    {
+      cwd: repoRoot,
+      stdio: ['ignore', log, log],
+      detached: true,
+      env: { ...process.env, EXIT_FILE: exitFile },
+    },
   );
   child.unref();
 }
