@@ -155,13 +155,16 @@ function readyCheck(dir: string, port: number): () => Promise<boolean> {
 
 /**
  * One API server on `port`, storing in the etcd on `etcdPort`, keys and kubeconfig in `dir`; also used by
- * private instances (instance.ts).
+ * private instances (instance.ts). `serviceAccounts`: keep the ServiceAccount admission plugin (Pods get
+ * their token volume), for a cluster whose controller-manager creates the ServiceAccounts and publishes the
+ * CA (scripts/services/node.ts); off by default, since the stack runs no such controllers.
  */
 export async function startKubeApiserver(
   id: string,
   port: number,
   etcdPort: number,
   dir: string,
+  options: { serviceAccounts?: boolean } = {},
 ): Promise<void> {
   const { ca, token } = await ensurePki(dir);
   const p = pkiOf(dir);
@@ -184,7 +187,7 @@ export async function startKubeApiserver(
     `--service-account-key-file=${join(p, 'sa.pub')}`,
     `--service-account-signing-key-file=${join(p, 'sa.key')}`,
     // No controllers run, so nothing would ever create the service-account tokens this plugin waits for.
-    '--disable-admission-plugins=ServiceAccount',
+    ...(options.serviceAccounts ? [] : ['--disable-admission-plugins=ServiceAccount']),
     '--allow-privileged=true',
     // The aggregation layer, for extension API servers (prometheus-adapter serves external.metrics.k8s.io).
     `--requestheader-client-ca-file=${join(p, 'front-proxy-ca.crt')}`,
