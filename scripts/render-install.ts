@@ -6,7 +6,7 @@
 
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ensureHelm, helmTemplate } from '../test/integration/deploy/helm.ts';
+import { ensureHelm, helmTemplate } from './helm.ts';
 
 const root = resolve(import.meta.dirname, '..');
 export const installYamlPath = resolve(root, 'deploy/install.yaml');

@@ -15,10 +15,10 @@ import {
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { ensureHelm, helmTemplate } from '../../../scripts/helm.ts';
 import { loadKubeConfig } from '../../../src/controller/kube-client.ts';
 import { serviceEnv } from '../../setup/env.ts';
 import { uniqueNamespace } from '../../support/hub.ts';
-import { ensureHelm, helmTemplate } from './helm.ts';
 
 const chart = resolve(import.meta.dirname, '../../../deploy/helm/trigger-hub');
 

@@ -15,6 +15,7 @@ import {
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
+import { ensureHelm, helmCommand, helmTemplate } from '../../../scripts/helm.ts';
 import {
   installNamespace,
   installRelease,
@@ -26,7 +27,6 @@ import { isNotFound, KubeClient, loadKubeConfig } from '../../../src/controller/
 import { serviceEnv } from '../../setup/env.ts';
 import { uniqueNamespace } from '../../support/hub.ts';
 import { waitFor } from '../../support/wait.ts';
-import { ensureHelm, helmCommand, helmTemplate } from './helm.ts';
 
 const root = resolve(import.meta.dirname, '../../..');
 const chart = resolve(root, 'deploy/helm/trigger-hub');

@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import { KubernetesObjectApi, PatchStrategy } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
+import { ensureHelm, helmTemplate } from '../../../scripts/helm.ts';
 import { kubeClient } from '../../../sensors/kubernetes/kube-test-support.ts';
 import { loadKubeConfig } from '../../../src/controller/kube-client.ts';
 import { buildHpa, buildScaledObject } from '../../../src/controller/scaling.ts';
@@ -19,7 +20,6 @@ import { installKedaCrd } from '../../support/controller.ts';
 import { startTestHub, triggerDoc, uniqueNamespace } from '../../support/hub.ts';
 import { postMany } from '../../support/post.ts';
 import { type Sink, startSink } from '../../support/sink.ts';
-import { ensureHelm, helmTemplate } from './helm.ts';
 
 const root = resolve(import.meta.dirname, '../../..');
 const chart = resolve(root, 'deploy/helm/trigger-hub');

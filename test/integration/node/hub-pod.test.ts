@@ -9,13 +9,13 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureHelm, helmCommand } from '../../../scripts/helm.ts';
 import { ensureImage } from '../../../scripts/services/image.ts';
 import { createInstance, freePort, type Instance } from '../../../scripts/services/instance.ts';
 import { type NodeCluster, startNode } from '../../../scripts/services/node.ts';
 import { triggerDoc } from '../../support/hub.ts';
 import { postMany } from '../../support/post.ts';
 import { waitFor } from '../../support/wait.ts';
-import { ensureHelm, helmCommand } from '../deploy/helm.ts';
 
 const chart = resolve(import.meta.dirname, '../../../deploy/helm/trigger-hub');
 const namespace = 'th-node';

@@ -1,4 +1,4 @@
-// Helm for the deploy tests, built once with `go install` through the Go module proxy into the project's
+// Helm for `npm run install-yaml` and the deploy tests, built once with `go install` through the Go module proxy into the project's
 // cache (~/.cache/trigger-hub/bin/helm-<version>/helm), like the service stack's Go binaries: idempotent,
 // and a cold build takes a few minutes.
 
@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { goInstall, serialInstall } from '../../../scripts/services/lib/install.ts';
+import { goInstall, serialInstall } from './services/lib/install.ts';
 
 export const helmVersion = 'v3.22.0';
 
