@@ -16,6 +16,21 @@ const VERSION = kubernetesVersion;
 const binary = () => cachedBinary('kube-apiserver', VERSION);
 const serverOn = (port: number) => `https://${LOCALHOST}:${port}`;
 
+/**
+ * The flags every other control-plane component (controller manager, scheduler) takes: its client of the API
+ * server, and its own HTTPS (a self-signed certificate made in `certDir`) on 127.0.0.1:`port` for /healthz.
+ */
+export function componentArgs(kubeconfig: string, port: number, certDir: string): string[] {
+  return [
+    `--kubeconfig=${kubeconfig}`,
+    `--authentication-kubeconfig=${kubeconfig}`,
+    `--authorization-kubeconfig=${kubeconfig}`,
+    `--bind-address=${LOCALHOST}`,
+    `--secure-port=${port}`,
+    `--cert-dir=${certDir}`,
+  ];
+}
+
 /** The aggregation layer's client certificate: the API server proxies to extension API servers as this. */
 const FRONT_PROXY_CLIENT = 'front-proxy-client';
 const FRONT_PROXY_FILES = ['front-proxy-ca.crt', 'front-proxy-client.crt', 'front-proxy-client.key'];

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { kubeconfigOf, kubernetesLdflags, kubernetesVersion } from './kube-apiserver.ts';
+import { componentArgs, kubeconfigOf, kubernetesLdflags, kubernetesVersion } from './kube-apiserver.ts';
 import { cachedBinary, goWrapperBuild } from './lib/install.ts';
 import { serviceDataDir } from './lib/paths.ts';
 import { httpOk, LOCALHOST } from './lib/probe.ts';
@@ -54,12 +54,7 @@ export const kubeControllerManager: Service = {
     mkdirSync(certDir, { recursive: true });
     const kubeconfig = kubeconfigOf(serviceDataDir('kube-apiserver'));
     const args = [
-      `--kubeconfig=${kubeconfig}`,
-      `--authentication-kubeconfig=${kubeconfig}`,
-      `--authorization-kubeconfig=${kubeconfig}`,
-      `--bind-address=${LOCALHOST}`,
-      `--secure-port=${PORTS.kubeControllerManager}`,
-      `--cert-dir=${certDir}`,
+      ...componentArgs(kubeconfig, PORTS.kubeControllerManager, certDir),
       `--controllers=${CONTROLLERS.join(',')}`,
       '--leader-elect=false',
       `--horizontal-pod-autoscaler-sync-period=${hpaTimings.syncPeriod}`,

@@ -24,7 +24,7 @@ import {
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createInstance, freePort, type Instance, type InstanceDescriptor, instanceOf } from './instance.ts';
-import { kubernetesLdflags, kubernetesVersion, startKubeApiserver } from './kube-apiserver.ts';
+import { componentArgs, kubernetesLdflags, kubernetesVersion, startKubeApiserver } from './kube-apiserver.ts';
 import { which } from './lib/exec.ts';
 import { aptEnsure, cachedBinary, goWrapperBuild, serialInstall } from './lib/install.ts';
 import { formatDuration, say } from './lib/log.ts';
@@ -544,12 +544,7 @@ export async function startNode(options: { prefix: string; images?: string[] }):
         id: id.controllerManager,
         command: cachedBinary('kube-controller-manager', kubernetesVersion),
         args: [
-          `--kubeconfig=${kubeconfig}`,
-          `--authentication-kubeconfig=${kubeconfig}`,
-          `--authorization-kubeconfig=${kubeconfig}`,
-          `--bind-address=${LOCALHOST}`,
-          `--secure-port=${kcmPort}`,
-          `--cert-dir=${join(kcmDir, 'cert-dir')}`,
+          ...componentArgs(kubeconfig, kcmPort, join(kcmDir, 'cert-dir')),
           `--controllers=${KCM_CONTROLLERS.join(',')}`,
           `--root-ca-file=${join(pki, 'ca.crt')}`,
           `--service-account-private-key-file=${join(pki, 'sa.key')}`,
@@ -568,12 +563,7 @@ export async function startNode(options: { prefix: string; images?: string[] }):
         id: id.scheduler,
         command: cachedBinary('kube-scheduler', kubernetesVersion),
         args: [
-          `--kubeconfig=${kubeconfig}`,
-          `--authentication-kubeconfig=${kubeconfig}`,
-          `--authorization-kubeconfig=${kubeconfig}`,
-          `--bind-address=${LOCALHOST}`,
-          `--secure-port=${schedulerPort}`,
-          `--cert-dir=${join(schedulerDir, 'cert-dir')}`,
+          ...componentArgs(kubeconfig, schedulerPort, join(schedulerDir, 'cert-dir')),
           '--leader-elect=false',
         ],
         port: schedulerPort,
