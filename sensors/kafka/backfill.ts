@@ -9,15 +9,15 @@
 
 import { randomBytes } from 'node:crypto';
 import { type Admin, type Consumer, type EachBatchPayload, Kafka } from 'kafkajs';
+import type { EventInput } from '../../src/envelope/event.ts';
+import { HubError } from '../../src/errors.ts';
 import type {
   BackfillBatch,
   BackfillBound,
   BackfillCursor,
   BackfillReader,
   BackfillReaderOptions,
-} from '../../src/backfill/reader.ts';
-import type { EventInput } from '../../src/envelope/event.ts';
-import { HubError } from '../../src/errors.ts';
+} from '../../src/sensor/backfill-reader.ts';
 import { kafkaConfig } from './client.ts';
 import { kafkaMessageToEvent } from './message.ts';
 import type { KafkaSpec } from './spec.ts';

@@ -5,10 +5,10 @@
 import { GetRecordsCommand, GetShardIteratorCommand, SplitShardCommand } from '@aws-sdk/client-kinesis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BackfillReaderOptions } from '../../src/backfill/reader.ts';
 import type { EventInput } from '../../src/envelope/event.ts';
 import type { Hub } from '../../src/hub.ts';
 import { triggerStateKey } from '../../src/queue/keys.ts';
+import type { BackfillReaderOptions } from '../../src/sensor/backfill-reader.ts';
 import type { TriggerRef } from '../../src/sensor/sensor.ts';
 import { readAll } from '../../test/support/backfill.ts';
 import { startTestHub, uniqueNamespace } from '../../test/support/hub.ts';

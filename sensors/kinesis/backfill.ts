@@ -18,16 +18,16 @@ import {
   type GetShardIteratorCommandInput,
   type Shard,
 } from '@aws-sdk/client-kinesis';
+import type { EventInput } from '../../src/envelope/event.ts';
+import { errorMessage, HubError } from '../../src/errors.ts';
+import { backoffDelay, defaultBackoff, sleep } from '../../src/retry/backoff.ts';
 import type {
   BackfillBatch,
   BackfillBound,
   BackfillCursor,
   BackfillReader,
   BackfillReaderOptions,
-} from '../../src/backfill/reader.ts';
-import type { EventInput } from '../../src/envelope/event.ts';
-import { errorMessage, HubError } from '../../src/errors.ts';
-import { backoffDelay, defaultBackoff, sleep } from '../../src/retry/backoff.ts';
+} from '../../src/sensor/backfill-reader.ts';
 import {
   busyPollMs,
   createKinesisClient,

@@ -5,8 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BackfillBatch, BackfillReaderOptions } from '../../src/backfill/reader.ts';
 import { HubError } from '../../src/errors.ts';
+import type { BackfillBatch, BackfillReaderOptions } from '../../src/sensor/backfill-reader.ts';
 import type { TriggerRef } from '../../src/sensor/sensor.ts';
 import { readAll } from '../../test/support/backfill.ts';
 import { createMinioBackfillReader } from './backfill.ts';

@@ -11,15 +11,15 @@
 
 import { XMLParser } from 'fast-xml-parser';
 import type { Client } from 'minio';
+import type { EventInput } from '../../src/envelope/event.ts';
+import { ids } from '../../src/envelope/ids.ts';
+import { errorMessage, HubError } from '../../src/errors.ts';
 import type {
   BackfillBatch,
   BackfillBound,
   BackfillReader,
   BackfillReaderOptions,
-} from '../../src/backfill/reader.ts';
-import type { EventInput } from '../../src/envelope/event.ts';
-import { ids } from '../../src/envelope/ids.ts';
-import { errorMessage, HubError } from '../../src/errors.ts';
+} from '../../src/sensor/backfill-reader.ts';
 import { clientFor } from './client.ts';
 import { eventNameMatcher, recordMatcher } from './match.ts';
 import { decodeQueryComponent, type MinioRecord } from './payload.ts';

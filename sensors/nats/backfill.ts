@@ -21,15 +21,15 @@ import {
   type NatsError,
   nanos,
 } from 'nats';
+import type { EventInput } from '../../src/envelope/event.ts';
+import { HubError } from '../../src/errors.ts';
 import type {
   BackfillBatch,
   BackfillBound,
   BackfillCursor,
   BackfillReader,
   BackfillReaderOptions,
-} from '../../src/backfill/reader.ts';
-import type { EventInput } from '../../src/envelope/event.ts';
-import { HubError } from '../../src/errors.ts';
+} from '../../src/sensor/backfill-reader.ts';
 import type { TriggerRef } from '../../src/sensor/sensor.ts';
 import { jetStreamMessageToEvent, natsEventSource } from './message.ts';
 import { connectionOptions } from './sensor.ts';

@@ -3,7 +3,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { HubError } from '../errors.ts';
-import type { BackfillBound, BackfillCursor } from './reader.ts';
+import type { BackfillBound, BackfillCursor } from '../sensor/backfill-reader.ts';
 
 export type BackfillStatus = 'running' | 'completed' | 'cancelled' | 'failed';
 

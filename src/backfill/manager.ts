@@ -20,6 +20,7 @@ import { acquireLease } from '../queue/lease.ts';
 import type { RedisClient } from '../queue/redis.ts';
 import { builtinSensors } from '../registry.ts';
 import { withTimeout } from '../retry/timeout.ts';
+import type { BackfillReaderFactory } from '../sensor/backfill-reader.ts';
 import { sourceKindOf } from '../trigger/schema.ts';
 import {
   type BackfillProgress,
@@ -30,7 +31,6 @@ import {
   parseBound,
   progressOf,
 } from './backfill.ts';
-import type { BackfillReaderFactory } from './reader.ts';
 import { removeUndelivered, runBackfill } from './runner.ts';
 import { BackfillStore, leaseKey } from './store.ts';
 

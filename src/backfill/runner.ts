@@ -23,10 +23,10 @@ import { openProducerQueue } from '../queue/producer-queue.ts';
 import type { RedisClient } from '../queue/redis.ts';
 import { retry, sleep } from '../retry/backoff.ts';
 import { withTimeout } from '../retry/timeout.ts';
+import type { BackfillBatch, BackfillReaderFactory } from '../sensor/backfill-reader.ts';
 import { sourceKindOf } from '../trigger/schema.ts';
 import { type BackfillRecord, backfillExtension } from './backfill.ts';
 import { LiveFirst } from './live-first.ts';
-import type { BackfillBatch, BackfillReaderFactory } from './reader.ts';
 import type { BackfillStore } from './store.ts';
 
 /** Reading pauses while this many seconds of deliveries (at the backfill's rate) wait in its queue. */

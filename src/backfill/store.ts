@@ -8,8 +8,8 @@
 
 import { activeBackfillsKey, triggerStateKey } from '../queue/keys.ts';
 import type { RedisClient } from '../queue/redis.ts';
+import type { BackfillBound, BackfillCursor } from '../sensor/backfill-reader.ts';
 import type { BackfillRecord, BackfillStatus } from './backfill.ts';
-import type { BackfillBound, BackfillCursor } from './reader.ts';
 
 /** Finished backfills are kept this long for `backfill list`. */
 const retainSeconds = 7 * 86_400;

@@ -8,11 +8,11 @@
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import type { DesiredTrigger, Engine, InvalidTrigger } from '../engine/engine.ts';
+import type { Engine } from '../engine/engine.ts';
 import { errorMessage } from '../errors.ts';
 import type { Instrumentation } from '../instrumentation.ts';
 import type { RedisClient } from '../queue/redis.ts';
-import { validateTrigger } from '../trigger/load.ts';
+import { type DesiredTrigger, type InvalidTrigger, validateTrigger } from '../trigger/load.ts';
 import { apiGroup, apiVersion, type Trigger, type TriggerStatus } from '../trigger/schema.ts';
 import { bindClusterSecret, type SecretRef } from '../trigger/secret-ref.ts';
 import { SharedCounters } from './counters.ts';

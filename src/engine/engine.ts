@@ -3,6 +3,7 @@
 
 import { isDeepStrictEqual } from 'node:util';
 import { errorMessage } from '../errors.ts';
+import type { DesiredTrigger, InvalidTrigger } from '../trigger/load.ts';
 import type { Trigger } from '../trigger/schema.ts';
 import { RunningTrigger, type TriggerEnvironment, triggerRef } from './running-trigger.ts';
 
@@ -16,19 +17,6 @@ export interface TriggerState {
   error?: string;
   trigger?: Trigger;
   running?: RunningTrigger;
-}
-
-export interface DesiredTrigger {
-  trigger: Trigger;
-  /** File path or `namespace/name` of the custom resource, for messages. */
-  origin: string;
-}
-
-export interface InvalidTrigger {
-  /** The trigger's key when it could be read, else the origin. */
-  key: string;
-  origin: string;
-  error: string;
 }
 
 export class Engine {

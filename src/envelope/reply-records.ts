@@ -3,8 +3,7 @@
 // Header names are `triggerhub-*`, not `ce_*`/`ce-`: the record is not that CloudEvent (a reply is the
 // function's body; an error record's CloudEvent is its value), and a consumer must not take it for one.
 
-import type { LastAttempt } from '../queue/job.ts';
-import type { DeliveryResponse } from '../sensor/sensor.ts';
+import type { DeliveryResponse, LastAttempt } from '../interfaces/delivery.ts';
 import type { HubEvent } from './event.ts';
 
 export interface OutgoingRecord {

@@ -1,8 +1,8 @@
 // Filters run before enqueue, so a dropped event costs no Redis write and no delivery.
 
+import { compileCel } from '../cel.ts';
 import type { EventInput } from '../envelope/event.ts';
 import type { FilterSpec } from '../trigger/schema.ts';
-import { compileCel } from './cel.ts';
 
 export type FilterVerdict = { match: true } | { match: false; error?: string };
 

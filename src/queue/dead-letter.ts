@@ -3,9 +3,10 @@
 // data. Replaying moves it back to waiting with a fresh set of attempts.
 
 import type { Job, Queue } from 'bullmq';
+import { compileCel } from '../cel.ts';
 import type { HubEvent } from '../envelope/event.ts';
-import { compileCel } from '../filter/cel.ts';
-import type { EventJobData, LastAttempt } from './job.ts';
+import type { LastAttempt } from '../interfaces/delivery.ts';
+import type { EventJobData } from './job.ts';
 import { backfillQueueName, queueName } from './keys.ts';
 import { openProducerQueue } from './producer-queue.ts';
 import type { RedisClient } from './redis.ts';

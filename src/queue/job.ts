@@ -1,4 +1,5 @@
 import type { HubEvent } from '../envelope/event.ts';
+import type { LastAttempt } from '../interfaces/delivery.ts';
 
 /** What a job holds in Redis. */
 export interface EventJobData {
@@ -9,14 +10,6 @@ export interface EventJobData {
   orderingKey?: string;
   /** Written when the job is dead-lettered: what the last attempt saw. */
   lastAttempt?: LastAttempt;
-}
-
-export interface LastAttempt {
-  status?: number;
-  /** The first KiB of the last response body, or the network error. */
-  excerpt?: string;
-  error: string;
-  at: string;
 }
 
 export interface DeliveredResult {

@@ -1,7 +1,7 @@
 // Every Redis key and queue name of the hub is built here. Each trigger's keys share one hash tag
 // (`{namespace/name}`), so a trigger's queue lives in one Redis Cluster slot while triggers spread across slots.
 
-import type { TriggerRef } from '../sensor/sensor.ts';
+import type { TriggerRef } from '../interfaces/trigger-ref.ts';
 
 export const keyPrefix = 'th';
 

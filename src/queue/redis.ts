@@ -1,9 +1,9 @@
 import { isRedisVersionLowerThan, RedisConnection } from 'bullmq';
 import { Cluster, type ClusterNode, Redis, type RedisOptions } from 'ioredis';
 import { HubError } from '../errors.ts';
+import type { RedisClient } from '../interfaces/redis-client.ts';
 
-/** A single Redis or a Redis Cluster: every key of a trigger shares one hash tag, so both work. */
-export type RedisClient = Redis | Cluster;
+export type { RedisClient };
 
 export interface RedisSettings {
   /** redis://, rediss:// or unix:///path/to/socket */

@@ -3,17 +3,14 @@
 
 import type { Logger } from 'pino';
 import type { z } from 'zod';
-import type { BackfillReaderFactory } from '../backfill/reader.ts';
 import type { EventInput, HubEvent } from '../envelope/event.ts';
-import type { LastAttempt } from '../queue/job.ts';
-import type { RedisClient } from '../queue/redis.ts';
+import type { DeliveryResponse, LastAttempt } from '../interfaces/delivery.ts';
+import type { RedisClient } from '../interfaces/redis-client.ts';
+import type { TriggerRef } from '../interfaces/trigger-ref.ts';
+import type { BackfillReaderFactory } from './backfill-reader.ts';
 
-export interface TriggerRef {
-  namespace: string;
-  name: string;
-  /** `namespace/name`, unique per hub. */
-  key: string;
-}
+// The shared contracts a sensor sees, handed on so that a source folder imports its kit from src/sensor/.
+export type { DeliveryResponse, LastAttempt, RedisClient, TriggerRef };
 
 export interface EmitResult {
   /** Events written to the queue (an id already there is a no-op: a replayed position adds nothing). */
@@ -67,14 +64,6 @@ export interface SensorContext {
   state: SensorState;
   /** Aborted when the sensor is being stopped. */
   signal: AbortSignal;
-}
-
-/** The target's 2xx answer, for sensors that publish replies (a Kafka response topic, a NATS reply). */
-export interface DeliveryResponse {
-  status: number;
-  contentType?: string;
-  /** The response body, up to 1 MiB. */
-  body: Buffer;
 }
 
 export interface SensorHealth {

@@ -3,9 +3,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { parseBackfillRequest } from '../backfill/backfill.ts';
 import type { BackfillManager } from '../backfill/manager.ts';
+import { isCelValid } from '../cel.ts';
 import type { Engine } from '../engine/engine.ts';
 import { HubError } from '../errors.ts';
-import { isCelValid } from '../filter/cel.ts';
 import type { Instrumentation } from '../instrumentation.ts';
 import { deadLetterPage, type ReplayRequest, replayDeadLetters } from '../queue/dead-letter.ts';
 import { bearerToken, safeEqual } from '../security/compare.ts';

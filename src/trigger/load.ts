@@ -5,8 +5,22 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { z } from 'zod';
-import type { DesiredTrigger, InvalidTrigger } from '../engine/engine.ts';
 import { type Trigger, triggerSchema } from './schema.ts';
+
+/** A valid Trigger and where it came from: what the engine runs. */
+export interface DesiredTrigger {
+  trigger: Trigger;
+  /** File path or `namespace/name` of the custom resource, for messages. */
+  origin: string;
+}
+
+/** A Trigger that failed validation: reported, never run. */
+export interface InvalidTrigger {
+  /** The trigger's key when it could be read, else the origin. */
+  key: string;
+  origin: string;
+  error: string;
+}
 
 export interface LoadResult {
   triggers: DesiredTrigger[];

@@ -2,7 +2,7 @@
 // and the CRD's openAPIV3Schema (crd.ts). Field docs here become `kubectl explain` text.
 
 import { z } from 'zod';
-import { isCelValid } from '../filter/cel.ts';
+import { isCelValid } from '../cel.ts';
 import { builtinSensors, type SourceKind } from '../registry.ts';
 import { secretRef } from './secret-ref.ts';
 

@@ -1,7 +1,7 @@
 // Shared by the backfill tests: the hub's backfill API, and a reader read to its end (closed afterwards, as
 // the runner does).
 
-import type { BackfillBatch, BackfillReader } from '../../src/backfill/reader.ts';
+import type { BackfillBatch, BackfillReader } from '../../src/sensor/backfill-reader.ts';
 
 /** One call of the hub's HTTP API; the JSON answer typed as the caller expects it. */
 export async function api<T>(

@@ -4,8 +4,8 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { isCelValid } from '../../../src/cel.ts';
 import type { EventInput } from '../../../src/envelope/event.ts';
-import { isCelValid } from '../../../src/filter/cel.ts';
 import { compileFilter } from '../../../src/filter/filter.ts';
 import { filterSchema } from '../../../src/trigger/schema.ts';
 import { fuzzTally, fuzzTimeout } from '../../support/fuzz.ts';

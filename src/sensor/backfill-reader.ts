@@ -5,7 +5,7 @@
 
 import type { Logger } from 'pino';
 import type { EventInput } from '../envelope/event.ts';
-import type { TriggerRef } from '../sensor/sensor.ts';
+import type { TriggerRef } from '../interfaces/trigger-ref.ts';
 
 /** One end of a backfill range: a time, or a source-specific position (e.g. `0:1200,1:980` for Kafka). */
 export type BackfillBound = { time: Date } | { position: string };

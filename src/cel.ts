@@ -1,3 +1,5 @@
+// The one wrapper of the CEL evaluator: Trigger filters, their validation and DLQ `where` replays all parse here.
+
 import { parse } from '@marcbachmann/cel-js';
 
 export type CelProgram = (variables: Record<string, unknown>) => unknown;
