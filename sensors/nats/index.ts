@@ -6,4 +6,5 @@ export const natsSensor = defineSensor({
   spec: natsSpec,
   load: async () => (await import('./sensor.ts')).createNatsSensor,
   backfill: async () => (await import('./backfill.ts')).createJetStreamBackfillReader,
+  capabilities: { repliesPerEvent: { field: 'responseSubject' } },
 });

@@ -68,9 +68,17 @@ export class RunningTrigger {
     this.target = createTarget(trigger.spec.target, trigger.spec.delivery);
     const events = new EventQueue(this.ref, env.producer, trigger.spec.delivery);
     const ordering = trigger.spec.delivery.ordering;
+    const { capabilities } = builtinSensors[sourceKindOf(trigger.spec)];
     this.queue =
       ordering?.mode === 'per-key'
-        ? new OrderedQueue({ trigger: this.ref, connection: env.producer, events, ordering, log: this.log })
+        ? new OrderedQueue({
+            trigger: this.ref,
+            connection: env.producer,
+            events,
+            ordering,
+            ...(capabilities?.sourceOrderOf ? { sourceOrderOf: capabilities.sourceOrderOf } : {}),
+            log: this.log,
+          })
         : events;
   }
 

@@ -24,6 +24,7 @@ import { toJobId } from '../envelope/ids.ts';
 import { HubError } from '../errors.ts';
 import type { TriggerRef } from '../interfaces/trigger-ref.ts';
 import { withTimeout } from '../retry/timeout.ts';
+import type { SensorCapabilities } from '../sensor/sensor.ts';
 import type { OrderingSpec } from '../trigger/schema.ts';
 import type { EventQueue } from './event-queue.ts';
 import type { EventJobData } from './job.ts';
@@ -119,6 +120,8 @@ export interface OrderedQueueOptions {
   /** The trigger's unordered producer: heads are added through it (one coalesced addBulk). */
   events: EventQueue;
   ordering: OrderingSpec;
+  /** The source's own order, for events without an ordering key (its definition's capabilities). */
+  sourceOrderOf?: SensorCapabilities['sourceOrderOf'];
   log: Logger;
   repairIntervalMs?: number;
 }
@@ -158,7 +161,7 @@ export class OrderedQueue {
       const args: string[] = [];
       const byJobId = new Map<string, EventJobData>();
       for (const item of chunk) {
-        const orderingKey = orderingKeyOf(item.event, this.options.ordering.key);
+        const orderingKey = orderingKeyOf(item.event, this.options.ordering.key, this.options.sourceOrderOf);
         const data: EventJobData = { ...item, orderingKey };
         const jobId = toJobId(item.event.id);
         byJobId.set(jobId, data);

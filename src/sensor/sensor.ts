@@ -90,6 +90,25 @@ export type SensorFactory<Schema extends z.ZodType = z.ZodType> = (
   context: SensorContext,
 ) => Sensor;
 
+/**
+ * What a source can do, declared by its definition and read by the core (the Trigger schema, per-key ordering,
+ * backfills), so that no file of src/ names a source's fields.
+ */
+export interface SensorCapabilities {
+  /**
+   * The field of `spec.source.<kind>` that, when set, publishes the target's answer to each event (Kafka's
+   * `responseTopic`, NATS's `responseSubject`). A batch gets one answer for many events, so the Trigger schema
+   * refuses `delivery.batch` with it.
+   */
+  repliesPerEvent?: { field: string };
+  /**
+   * Where the source itself keeps order (Kafka: the topic partition), or undefined: per-key delivery queues an
+   * event without its own ordering key behind the others of the same place. The returned name must not change
+   * between versions: it is part of the FIFO's Redis key.
+   */
+  sourceOrderOf?(event: Readonly<Record<string, unknown>>): string | undefined;
+}
+
 export interface SensorDefinition<Schema extends z.ZodType = z.ZodType> {
   /** The key under `spec.source` (e.g. `cron`). */
   kind: string;
@@ -100,8 +119,12 @@ export interface SensorDefinition<Schema extends z.ZodType = z.ZodType> {
    * client library (the Kubernetes client alone is 80 MB) only when one of its triggers uses that source.
    */
   load(): Promise<SensorFactory<Schema>>;
-  /** Sources that can re-read their past (Kafka, JetStream, Kinesis) load a backfill reader the same way. */
+  /**
+   * Sources that can re-read their past (Kafka, JetStream, Kinesis; MinIO by listing its bucket) load a
+   * backfill reader the same way; without it a backfill is refused (TH_ERR_BACKFILL_UNSUPPORTED).
+   */
   backfill?(): Promise<BackfillReaderFactory<z.output<Schema>>>;
+  capabilities?: SensorCapabilities;
 }
 
 /** Checks a sensor against the interface while keeping its spec type. */

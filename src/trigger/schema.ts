@@ -270,9 +270,10 @@ export const triggerSpecSchema = z
         'batch cannot be combined with per-key ordering: ordered delivery sends one event per key at a time',
       );
     const kind = sourceKindOf(spec);
-    if ((spec.source[kind] as { responseTopic?: unknown } | undefined)?.responseTopic !== undefined)
+    const replyField = builtinSensors[kind].capabilities?.repliesPerEvent?.field;
+    if (replyField && (spec.source[kind] as Record<string, unknown>)[replyField] !== undefined)
       issue(
-        `batch cannot be combined with source.${kind}.responseTopic: a batch gets one response, not one per event`,
+        `batch cannot be combined with source.${kind}.${replyField}: a batch gets one response, not one per event`,
       );
     const active = spec.delivery.concurrency * batch.maxEvents;
     if (active > maxActiveBatchedEvents)

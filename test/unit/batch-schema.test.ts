@@ -60,6 +60,19 @@ describe('delivery.batch in a Trigger', () => {
       delivery: { batch: {} },
     });
     expect(replies.invalid[0]!.error).toMatch(/spec\.delivery\.batch: .*source\.kafka\.responseTopic/);
+    // NATS replies per event too (its definition declares it, as Kafka's does): refused the same way.
+    const natsReplies = parse({
+      source: { nats: { servers: ['nats://localhost:4222'], subject: 'orders', responseSubject: 'replies' } },
+      target: http,
+      delivery: { batch: {} },
+    });
+    expect(natsReplies.invalid[0]!.error).toMatch(/spec\.delivery\.batch: .*source\.nats\.responseSubject/);
+    const natsWithoutReplies = parse({
+      source: { nats: { servers: ['nats://localhost:4222'], subject: 'orders' } },
+      target: http,
+      delivery: { batch: {} },
+    });
+    expect(natsWithoutReplies.invalid).toEqual([]);
   });
 
   it('rejects out-of-range sizes and an unknown onFailure, naming each field', () => {

@@ -1,8 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { orderingKeyOf, triggerWideKey } from '../../src/queue/ordering-key.ts';
+import { kafkaSensor } from '../../sensors/kafka/index.ts';
+import { orderingKeyOf as keyOf, triggerWideKey } from '../../src/queue/ordering-key.ts';
 import { parseTriggers } from '../../src/trigger/load.ts';
 
 const base = { id: 'kafka/orders/0/1', source: '/s', type: 't' };
+// Kafka's definition says where it keeps order (its partition); the core reads that, never the attributes.
+const orderingKeyOf = (event: Parameters<typeof keyOf>[0], attribute: string) =>
+  keyOf(event, attribute, kafkaSensor.capabilities?.sourceOrderOf);
 
 describe('the ordering key of an event', () => {
   it('is the chosen attribute when the event has it', () => {
@@ -28,6 +32,11 @@ describe('the ordering key of an event', () => {
     const keyed = orderingKeyOf({ ...base, partitionkey: 'orders/3' }, 'partitionkey');
     const partition = orderingKeyOf({ ...base, kafkatopic: 'orders', kafkapartition: 3 }, 'partitionkey');
     expect(keyed).not.toBe(partition);
+  });
+
+  it('uses no partition for a source that declares no order of its own', () => {
+    const event = { ...base, subject: 'orders', kafkatopic: 'orders', kafkapartition: 3 };
+    expect(keyOf(event, 'partitionkey')).toBe('s:orders');
   });
 
   it('hashes long keys to a bounded, stable name', () => {
