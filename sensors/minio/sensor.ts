@@ -6,6 +6,7 @@
 import type { EventInput } from '../../src/envelope/event.ts';
 import { HubError } from '../../src/errors.ts';
 import { bearerToken, safeEqual } from '../../src/security/compare.ts';
+import { pushSensor } from '../../src/sensor/push-sensor.ts';
 import type { Sensor, SensorContext, WebhookRequest, WebhookResponse } from '../../src/sensor/sensor.ts';
 import { resolveSecret } from '../../src/trigger/secret-ref.ts';
 import { recordMatcher } from './match.ts';
@@ -30,14 +31,12 @@ function header(request: WebhookRequest, name: string): string | undefined {
 }
 
 export function createMinioSensor(spec: MinioSpec, context: SensorContext): Sensor {
-  const { trigger, emit, webhooks, log } = context;
+  const { trigger, emit, log } = context;
   // Resolved once at start: a missing secret is a Trigger error, not a per-request surprise.
   const token = resolveSecret(spec.authToken);
   const presign: Presigner | undefined = spec.presign ? createPresigner(spec.presign) : undefined;
   const matches = recordMatcher(spec);
   const source = `/triggerhub/minio/${trigger.key}`;
-  let unregister: (() => void) | undefined;
-  let lastEventAt: string | undefined;
 
   /** Throws 401 without a token and 403 with another one, as MinIO's log messages read them. */
   function authorize(request: WebhookRequest): void {
@@ -78,7 +77,7 @@ export function createMinioSensor(spec: MinioSpec, context: SensorContext): Sens
     };
   }
 
-  async function handle(request: WebhookRequest): Promise<WebhookResponse> {
+  async function handle(request: WebhookRequest, received: () => void): Promise<WebhookResponse> {
     // Liveness probes of older MinIO releases (HEAD on the endpoint): any answer means "up".
     if (request.method === 'HEAD') return { status: 200 };
     if (request.method !== 'POST')
@@ -100,17 +99,9 @@ export function createMinioSensor(spec: MinioSpec, context: SensorContext): Sens
     // One emit for the whole request: it resolves only when every record is durable, and rejects (503)
     // when Redis is away, so MinIO keeps the notification and sends it again.
     const result = events.length > 0 ? await emit(events) : { enqueued: 0, filtered: 0 };
-    if (events.length > 0) lastEventAt = new Date().toISOString();
+    if (events.length > 0) received();
     return { status: 200, body: { ...result, skipped, ids: events.map((event) => event.id) } };
   }
 
-  return {
-    async start() {
-      unregister = webhooks.register(spec.path ?? trigger.key, handle, { bodyLimitBytes: spec.maxBodyBytes });
-    },
-    async stop() {
-      unregister?.();
-    },
-    health: () => ({ connected: true, ...(lastEventAt ? { lastEventAt } : {}) }),
-  };
+  return pushSensor(context, { path: spec.path, bodyLimitBytes: spec.maxBodyBytes }, handle);
 }

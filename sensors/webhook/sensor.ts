@@ -9,6 +9,7 @@ import { decodeHeaderValue } from '../../src/envelope/header-encoding.ts';
 import { ids } from '../../src/envelope/ids.ts';
 import { HubError } from '../../src/errors.ts';
 import { bearerToken, safeEqual } from '../../src/security/compare.ts';
+import { pushSensor } from '../../src/sensor/push-sensor.ts';
 import type { Sensor, SensorContext, WebhookRequest, WebhookResponse } from '../../src/sensor/sensor.ts';
 import { resolveSecret } from '../../src/trigger/secret-ref.ts';
 import { hmacSignature } from './auth.ts';
@@ -87,13 +88,11 @@ function requireAttributes(request: WebhookRequest, body: string | Buffer): void
 }
 
 export function createWebhookSensor(spec: WebhookSpec, context: SensorContext): Sensor {
-  const { trigger, emit, webhooks } = context;
+  const { trigger, emit } = context;
   // Resolved once at start: a missing secret is a Trigger error, not a per-request surprise.
   const bearer = spec.auth?.bearer ? resolveSecret(spec.auth.bearer) : undefined;
   const hmac = spec.auth?.hmac ? { ...spec.auth.hmac, key: resolveSecret(spec.auth.hmac.secret) } : undefined;
   const source = `/triggerhub/webhook/${trigger.key}`;
-  let unregister: (() => void) | undefined;
-  let lastEventAt: string | undefined;
 
   function authorize(request: WebhookRequest): void {
     if (bearer !== undefined) {
@@ -160,23 +159,15 @@ export function createWebhookSensor(spec: WebhookSpec, context: SensorContext): 
     return [event];
   }
 
-  async function handle(request: WebhookRequest): Promise<WebhookResponse> {
+  async function handle(request: WebhookRequest, received: () => void): Promise<WebhookResponse> {
     if (request.method !== 'POST' && request.method !== 'PUT')
       throw new HubError('TH_ERR_BAD_REQUEST', `method ${request.method} not allowed; use POST`);
     authorize(request);
     const events = toEvents(request);
     const result = await emit(events);
-    lastEventAt = new Date().toISOString();
+    received();
     return { status: 202, body: { ...result, ids: events.map((event) => event.id) } };
   }
 
-  return {
-    async start() {
-      unregister = webhooks.register(spec.path ?? trigger.key, handle, { bodyLimitBytes: spec.maxBodyBytes });
-    },
-    async stop() {
-      unregister?.();
-    },
-    health: () => ({ connected: true, ...(lastEventAt ? { lastEventAt } : {}) }),
-  };
+  return pushSensor(context, { path: spec.path, bodyLimitBytes: spec.maxBodyBytes }, handle);
 }
