@@ -253,9 +253,8 @@ describe('MinIO keeps what the hub did not take (queue_dir)', () => {
   }, 600_000);
 });
 
-/** A notification exactly as MinIO sent it (fixtures/minio), for requests made by hand. */
-const fixture = (name: string) =>
-  readFileSync(join(import.meta.dirname, '../../fixtures/minio', `${name}.json`));
+/** A notification exactly as MinIO sent it (fixtures/), for requests made by hand. */
+const fixture = (name: string) => readFileSync(join(import.meta.dirname, 'fixtures', `${name}.json`));
 
 async function jobCount(redis: Redis, namespace: string): Promise<number> {
   const queue = new Queue(queueName({ key: `${namespace}/objects` }), {

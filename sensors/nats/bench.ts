@@ -1,5 +1,5 @@
 // Ingest benchmark: how fast JetStream messages become durable events in a trigger's queue (no dispatch).
-//   node sensors/nats/ingest.bench.ts [messages=20000]
+//   node sensors/nats/bench.ts [messages=20000]
 // Needs the service stack's Redis and NATS (`npm run services -- up redis nats`).
 
 import { randomBytes } from 'node:crypto';

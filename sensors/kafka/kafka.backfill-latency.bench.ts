@@ -1,7 +1,7 @@
 // The live stream's latency with and without a backfill running (docs/backfill.md: "the live stream is never
 // delayed"). Produce → the function's receipt, for live records only, at a fixed rate; then the same while a
 // backfill re-delivers a window of older records through the same target.
-//   node sensors/kafka/backfill-latency.bench.ts [live events/s=500] [seconds=20] [window=2000] [backfill rate=1000]
+//   node sensors/kafka/kafka.backfill-latency.bench.ts [live events/s=500] [seconds=20] [window=2000] [backfill rate=1000]
 //     [rounds=3]
 // Needs the service stack's Redis and Kafka (`npm run services -- up redis kafka`). The hub runs as its own
 // process (`trigger-hub run`), as in production; this process only produces and receives, and keeps per

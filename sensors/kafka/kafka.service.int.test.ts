@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { serviceEnv } from '../../setup/env.ts';
+import { serviceEnv } from '../../test/setup/env.ts';
 
 describe('kafka (KRaft single node)', () => {
   const kafka = new Kafka({

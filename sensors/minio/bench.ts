@@ -1,6 +1,6 @@
 // Measures put → function latency through the real MinIO at a fixed rate, split into MinIO's part (object
 // written → notification at the hub's door) and the hub's part (notification in → function invoked).
-//   npm run services -- up redis minio && node sensors/minio/measure-latency.ts [objects/s=10] [count=300]
+//   npm run services -- up redis minio && node sensors/minio/bench.ts [objects/s=10] [count=300]
 // Listens on TH_MINIO_WEBHOOK_PORT, so nothing else may (no integration test running at the same time).
 
 import { serviceEnv } from '../../test/setup/env.ts';

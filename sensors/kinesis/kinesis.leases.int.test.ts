@@ -4,7 +4,7 @@ import { triggerStateKey } from '../../src/queue/keys.ts';
 import type { SensorState } from '../../src/sensor/sensor.ts';
 import { uniqueNamespace } from '../../test/support/hub.ts';
 import { ShardLeases, shardEnd } from './leases.ts';
-import { sleep, testRedis } from './test-kinesis.ts';
+import { sleep, testRedis } from './test-support.ts';
 
 describe('kinesis shard leases in Redis', () => {
   let redis: Redis;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { Client, NotificationConfig, ObjectCreatedAll, QueueConfig } from 'minio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serviceEnv } from '../../setup/env.ts';
+import { serviceEnv } from '../../test/setup/env.ts';
 
 interface Notification {
   headers: IncomingHttpHeaders;

@@ -6,10 +6,10 @@
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel, type Message } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BackfillProgress } from '../../../src/backfill/backfill.ts';
-import { ids } from '../../../src/envelope/ids.ts';
-import type { Hub } from '../../../src/hub.ts';
-import { api } from '../../support/backfill.ts';
+import type { BackfillProgress } from '../../src/backfill/backfill.ts';
+import { ids } from '../../src/envelope/ids.ts';
+import type { Hub } from '../../src/hub.ts';
+import { api } from '../../test/support/backfill.ts';
 import {
   freePort,
   runCli,
@@ -18,9 +18,9 @@ import {
   triggerDoc,
   uniqueNamespace,
   writeTriggerDir,
-} from '../../support/hub.ts';
-import { type Received, type Sink, startSink } from '../../support/sink.ts';
-import { waitFor } from '../../support/wait.ts';
+} from '../../test/support/hub.ts';
+import { type Received, type Sink, startSink } from '../../test/support/sink.ts';
+import { waitFor } from '../../test/support/wait.ts';
 
 function brokers(): string[] {
   const value = process.env.TH_KAFKA_BROKERS;

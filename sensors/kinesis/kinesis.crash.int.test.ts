@@ -22,7 +22,7 @@ import {
   putRecords,
   sleep,
   testRedis,
-} from './test-kinesis.ts';
+} from './test-support.ts';
 
 const concurrency = 8;
 

@@ -13,7 +13,7 @@ import {
   putRecords,
   sleep,
   testRedis,
-} from './test-kinesis.ts';
+} from './test-support.ts';
 
 // 5,000 keeps the suite quick on 2 cores; TH_KINESIS_RECORDS=20000 runs the full figure.
 const recordCount = Number(process.env.TH_KINESIS_RECORDS ?? 5000);

@@ -17,7 +17,7 @@ import {
   putRecords,
   sleep,
   testRedis,
-} from './test-kinesis.ts';
+} from './test-support.ts';
 
 // The sensor on its own, with an emit that fails the way the hub's does while Redis cannot take the events
 // (a retriable TH_ERR_QUEUE_UNAVAILABLE): the checkpoint must not move until an emit resolved.

@@ -12,7 +12,7 @@ import {
   putRecords,
   sleep,
   throttlingProxy,
-} from './test-kinesis.ts';
+} from './test-support.ts';
 
 describe('kinesis sensor under throttling', () => {
   let hub: Hub | undefined;

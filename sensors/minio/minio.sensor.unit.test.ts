@@ -17,8 +17,7 @@ import type {
 import { createMinioSensor } from './sensor.ts';
 import { minioSpec } from './spec.ts';
 
-const fixture = (name: string) =>
-  readFileSync(join(import.meta.dirname, '../../fixtures/minio', `${name}.json`));
+const fixture = (name: string) => readFileSync(join(import.meta.dirname, 'fixtures', `${name}.json`));
 
 async function sensorWith(source: Record<string, unknown>, emit: Emit) {
   let handler: WebhookHandler | undefined;

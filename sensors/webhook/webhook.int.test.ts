@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Hub } from '../../../src/hub.ts';
-import { startTestHub, triggerDoc, uniqueNamespace } from '../../support/hub.ts';
-import { postMany } from '../../support/post.ts';
-import { type Sink, startSink } from '../../support/sink.ts';
+import type { Hub } from '../../src/hub.ts';
+import { startTestHub, triggerDoc, uniqueNamespace } from '../../test/support/hub.ts';
+import { postMany } from '../../test/support/post.ts';
+import { type Sink, startSink } from '../../test/support/sink.ts';
 
 describe('webhook → queue → HTTP target', () => {
   let sink: Sink;

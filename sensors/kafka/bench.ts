@@ -1,5 +1,5 @@
 // Ingest benchmark: how fast Kafka messages become durable events in a trigger's queue (no dispatch).
-//   node sensors/kafka/ingest.bench.ts [messages=50000] [partitions=6]
+//   node sensors/kafka/bench.ts [messages=50000] [partitions=6]
 // Needs the service stack's Redis and Kafka (`npm run services -- up redis kafka`).
 
 import { randomBytes } from 'node:crypto';

@@ -5,13 +5,13 @@
 
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { minioClient, pool, setting } from '../../../sensors/minio/test-support.ts';
-import { ids } from '../../../src/envelope/ids.ts';
-import type { Hub } from '../../../src/hub.ts';
-import { api } from '../../support/backfill.ts';
-import { startTestHub, triggerDoc, uniqueNamespace } from '../../support/hub.ts';
-import { type Sink, startSink } from '../../support/sink.ts';
-import { waitFor } from '../../support/wait.ts';
+import { ids } from '../../src/envelope/ids.ts';
+import type { Hub } from '../../src/hub.ts';
+import { api } from '../../test/support/backfill.ts';
+import { startTestHub, triggerDoc, uniqueNamespace } from '../../test/support/hub.ts';
+import { type Sink, startSink } from '../../test/support/sink.ts';
+import { waitFor } from '../../test/support/wait.ts';
+import { minioClient, pool, setting } from './test-support.ts';
 
 interface BackfillView {
   id: string;

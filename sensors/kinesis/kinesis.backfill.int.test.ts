@@ -31,7 +31,7 @@ import {
   testRedis,
   throttlingProxy,
   waitActive,
-} from './test-kinesis.ts';
+} from './test-support.ts';
 
 const client = kinesisClient();
 const redis = testRedis();

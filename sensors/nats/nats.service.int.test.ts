@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { AckPolicy, connect, type NatsConnection, StorageType, StringCodec } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serviceEnv } from '../../setup/env.ts';
+import { serviceEnv } from '../../test/setup/env.ts';
 
 describe('nats with JetStream', () => {
   const sc = StringCodec();

@@ -1,4 +1,4 @@
-// Watch events recorded from the real kube-apiserver (fixtures/kubernetes/), through the sensor's
+// Watch events recorded from the real kube-apiserver (fixtures/), through the sensor's
 // conversion, and the crash-loop example's filter and Slack text over a recorded Pod update.
 
 import { readFileSync } from 'node:fs';
@@ -15,7 +15,7 @@ import { kubernetesSpec } from './spec.ts';
 
 const root = resolve(import.meta.dirname, '../..');
 const fixture = (name: string) =>
-  JSON.parse(readFileSync(`${root}/fixtures/kubernetes/${name}`, 'utf8')) as WatchEvent[];
+  JSON.parse(readFileSync(`${import.meta.dirname}/fixtures/${name}`, 'utf8')) as WatchEvent[];
 
 const resource = (kind: string, plural: string): ApiResource => ({
   group: '',

@@ -13,7 +13,7 @@ import {
   putRecords,
   sleep,
   waitActive,
-} from './test-kinesis.ts';
+} from './test-support.ts';
 
 describe('kinesis sensor and resharding', () => {
   const client = kinesisClient();

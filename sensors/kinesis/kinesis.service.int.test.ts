@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { afterAll, describe, expect, it } from 'vitest';
-import { serviceEnv } from '../../setup/env.ts';
+import { serviceEnv } from '../../test/setup/env.ts';
 
 describe('kinesis (kinesalite)', () => {
   const client = new KinesisClient({

@@ -6,8 +6,8 @@ import {
   triggerDoc,
   uniqueNamespace,
   writeTriggerDir,
-} from '../../support/hub.ts';
-import { startSink } from '../../support/sink.ts';
+} from '../../test/support/hub.ts';
+import { startSink } from '../../test/support/sink.ts';
 
 describe('cron with several hub processes', () => {
   const hubs: HubProcess[] = [];

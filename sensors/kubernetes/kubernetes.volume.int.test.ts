@@ -7,7 +7,7 @@ import { ids } from '../../src/envelope/ids.ts';
 import { startTestHub, triggerDoc, uniqueNamespace } from '../../test/support/hub.ts';
 import { startSink } from '../../test/support/sink.ts';
 import { waitFor } from '../../test/support/wait.ts';
-import { createNamespace, deleteNamespace, kubeClient, sensorConnected } from './kube-test-support.ts';
+import { createNamespace, deleteNamespace, kubeClient, sensorConnected } from './test-support.ts';
 
 let client: KubeClient;
 let ns: string;
