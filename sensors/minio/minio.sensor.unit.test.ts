@@ -2,65 +2,29 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
-import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { EventInput } from '../../src/envelope/event.ts';
 import { HubError } from '../../src/errors.ts';
-import type {
-  Emit,
-  EmitResult,
-  SensorContext,
-  WebhookHandler,
-  WebhookRequest,
-} from '../../src/sensor/sensor.ts';
+import type { Emit, EmitResult, WebhookRequest } from '../../src/sensor/sensor.ts';
+import { postRequest, recordingEmit, unitContext } from '../../test/support/sensor-context.ts';
 import { createMinioSensor } from './sensor.ts';
 import { minioSpec } from './spec.ts';
 
 const fixture = (name: string) => readFileSync(join(import.meta.dirname, 'fixtures', `${name}.json`));
 
 async function sensorWith(source: Record<string, unknown>, emit: Emit) {
-  let handler: WebhookHandler | undefined;
-  const context: SensorContext = {
-    trigger: { namespace: 'default', name: 'objects', key: 'default/objects' },
-    emit,
-    log: pino({ level: 'silent' }),
-    webhooks: {
-      register: (_path, registered) => {
-        handler = registered;
-        return () => {};
-      },
-    },
-    state: { redis: undefined as unknown as Redis, key: (...parts) => parts.join(':') },
-    signal: new AbortController().signal,
-  };
+  const { context, handler } = unitContext(emit);
   process.env.TH_UNIT_MINIO_TOKEN = 'secret-token';
   const sensor = createMinioSensor(
     minioSpec.parse({ authToken: { env: 'TH_UNIT_MINIO_TOKEN' }, ...source }),
     context,
   );
   await sensor.start();
-  return handler!;
+  return handler();
 }
 
 function post(body: Buffer | string, token = 'secret-token'): WebhookRequest {
-  return {
-    method: 'POST',
-    subpath: '',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    query: {},
-    body: Buffer.from(body),
-  };
+  return postRequest(body, { authorization: `Bearer ${token}`, 'content-type': 'application/json' });
 }
-
-const recording = () => {
-  const batches: EventInput[][] = [];
-  const emit: Emit = async (events) => {
-    batches.push(events);
-    return { enqueued: events.length, filtered: 0 };
-  };
-  return { batches, emit };
-};
 
 describe('the MinIO sensor', () => {
   it('answers only once the emit has resolved (the records are durable)', async () => {
@@ -85,7 +49,7 @@ describe('the MinIO sensor', () => {
   });
 
   it('emits one event per record: subject bucket/decoded key, data the record as sent, type from the event name', async () => {
-    const { batches, emit } = recording();
+    const { batches, emit } = recordingEmit();
     const handle = await sensorWith({}, emit);
     await handle(post(fixture('put-unicode-plus-percent-space-key')));
     const [event] = batches[0]!;
@@ -102,7 +66,7 @@ describe('the MinIO sensor', () => {
   });
 
   it('skips records its filters do not keep, acknowledging them without an emit', async () => {
-    const { batches, emit } = recording();
+    const { batches, emit } = recordingEmit();
     const handle = await sensorWith({ bucket: 'fixtures', suffix: '.xml', events: ['put'] }, emit);
     const answers = await Promise.all(
       ['put-xml', 'put-unicode-plus-percent-space-key', 'copy', 'delete', 'complete-multipart-upload'].map(
@@ -118,7 +82,7 @@ describe('the MinIO sensor', () => {
   });
 
   it('adds a presigned URL to created-object events only', async () => {
-    const { batches, emit } = recording();
+    const { batches, emit } = recordingEmit();
     process.env.TH_UNIT_MINIO_ACCESS = 'access';
     process.env.TH_UNIT_MINIO_SECRET = 'secret-secret';
     const presign = {
@@ -137,7 +101,7 @@ describe('the MinIO sensor', () => {
   });
 
   it('answers HEAD probes, refuses other methods, and tells a missing token (401) from a wrong one (403)', async () => {
-    const { batches, emit } = recording();
+    const { batches, emit } = recordingEmit();
     const handle = await sensorWith({}, emit);
     expect((await handle({ ...post(''), method: 'HEAD' })).status).toBe(200);
     await expect(handle({ ...post(''), method: 'GET' })).rejects.toMatchObject({ status: 400 });
