@@ -1,15 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { run, which } from './lib/exec.ts';
-import { aptEnsure, installLog } from './lib/install.ts';
-import { formatDuration, say } from './lib/log.ts';
-import { cacheDir, fixturesDir, serviceDataDir } from './lib/paths.ts';
-import { kafkaApiVersionsOk, LOCALHOST } from './lib/probe.ts';
-import { launch } from './lib/proc.ts';
-import { renderFixture } from './lib/template.ts';
-import { PORTS } from './ports.ts';
-import type { Service } from './service.ts';
+import { run, which } from '../../scripts/services/lib/exec.ts';
+import { aptEnsure, installLog } from '../../scripts/services/lib/install.ts';
+import { formatDuration, say } from '../../scripts/services/lib/log.ts';
+import { cacheDir, fixturesDir, serviceDataDir } from '../../scripts/services/lib/paths.ts';
+import { kafkaApiVersionsOk, LOCALHOST } from '../../scripts/services/lib/probe.ts';
+import { launch } from '../../scripts/services/lib/proc.ts';
+import { renderFixture } from '../../scripts/services/lib/template.ts';
+import type { Service } from '../../scripts/services/service.ts';
+
+// This service's ports, in the project's own range (scripts/services/ports.ts says why).
+const PORTS = {
+  kafka: 7331,
+  kafkaController: 7332,
+} as const;
 
 // Passed to Maven as -Dkafka.version, overriding the default in fixtures/services/kafka/pom.xml.
 const KAFKA_VERSION = '4.1.1';
@@ -80,7 +85,7 @@ const ready = () => kafkaApiVersionsOk(PORTS.kafka);
 
 /**
  * One KRaft node (broker + controller) with its storage in `dir` (formatted on the first start); also used
- * by private instances (instance.ts).
+ * by private instances (scripts/services/instance.ts).
  */
 export async function startKafkaBroker(
   id: string,
@@ -123,4 +128,10 @@ export const kafka: Service = {
   start: () => startKafkaBroker('kafka', PORTS.kafka, PORTS.kafkaController, serviceDataDir('kafka')),
   ready,
   env: () => ({ TH_KAFKA_BROKERS: `${LOCALHOST}:${PORTS.kafka}` }),
+  instance: {
+    freePorts: 2,
+    graceMs: 30_000,
+    start: (id, [port, controllerPort], dir) => startKafkaBroker(id, port!, controllerPort!, dir),
+    url: ([port]) => `${LOCALHOST}:${port}`,
+  },
 };

@@ -1,10 +1,14 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot } from './lib/paths.ts';
-import { httpRequest, LOCALHOST } from './lib/probe.ts';
-import { launch } from './lib/proc.ts';
-import { PORTS } from './ports.ts';
-import type { Service } from './service.ts';
+import { repoRoot } from '../../scripts/services/lib/paths.ts';
+import { httpRequest, LOCALHOST } from '../../scripts/services/lib/probe.ts';
+import { launch } from '../../scripts/services/lib/proc.ts';
+import type { Service } from '../../scripts/services/service.ts';
+
+// This service's ports, in the project's own range (scripts/services/ports.ts says why).
+const PORTS = {
+  kinesalite: 7341,
+} as const;
 
 const server = join(repoRoot, 'scripts', 'services', 'kinesalite-server.ts');
 
@@ -21,7 +25,7 @@ const answers = answersOn(PORTS.kinesalite);
 
 /**
  * One kinesalite on `port`: in memory, or kept in `dir` (LevelDB) so that it survives a restart, which the
- * fault suite's private instances need (instance.ts).
+ * fault suite's private instances need (scripts/services/instance.ts).
  */
 export async function startKinesalite(id: string, port: number, dir?: string): Promise<void> {
   // This script's own Node (24 when run through npm), which strips the launcher's types natively.
@@ -42,4 +46,10 @@ export const kinesaliteService: Service = {
   start: () => startKinesalite('kinesalite', PORTS.kinesalite),
   ready: answers,
   env: () => ({ TH_KINESIS_ENDPOINT: `http://${LOCALHOST}:${PORTS.kinesalite}` }),
+  instance: {
+    freePorts: 1,
+    graceMs: 5000,
+    start: (id, [port], dir) => startKinesalite(id, port!, dir),
+    url: ([port]) => `http://${LOCALHOST}:${port}`,
+  },
 };

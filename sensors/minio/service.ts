@@ -1,11 +1,18 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { cachedBinary, goInstall } from './lib/install.ts';
-import { serviceDataDir } from './lib/paths.ts';
-import { httpOk, LOCALHOST } from './lib/probe.ts';
-import { launch } from './lib/proc.ts';
-import { PORTS } from './ports.ts';
-import type { Service } from './service.ts';
+import { cachedBinary, goInstall } from '../../scripts/services/lib/install.ts';
+import { serviceDataDir } from '../../scripts/services/lib/paths.ts';
+import { httpOk, LOCALHOST } from '../../scripts/services/lib/probe.ts';
+import { launch } from '../../scripts/services/lib/proc.ts';
+import type { Service } from '../../scripts/services/service.ts';
+
+// This service's ports, in the project's own range (scripts/services/ports.ts says why).
+const PORTS = {
+  minio: 7351,
+  minioConsole: 7352,
+  /** Not a server: the tests listen here for MinIO's webhook notifications. */
+  minioWebhook: 7390,
+} as const;
 
 // MinIO publishes no tagged Go module versions; this is the pseudo-version `@latest` resolved to on the
 // Go module proxy (RECIPES.md), pinned so every machine builds the same server.
@@ -26,7 +33,7 @@ const ready = readyOn(PORTS.minio);
 
 /**
  * One MinIO server on `port` with its data in `dir` and its webhook target TESTHUB posting to `endpoint`;
- * also used by private instances (instance.ts), whose target points straight at a hub.
+ * also used by private instances (scripts/services/instance.ts), whose target points straight at a hub.
  */
 export async function startMinioServer(
   id: string,
@@ -85,4 +92,13 @@ export const minio: Service = {
     TH_MINIO_WEBHOOK_PORT: String(PORTS.minioWebhook),
     TH_MINIO_WEBHOOK_ARN: WEBHOOK_ARN,
   }),
+  // A private instance's webhook target posts to `http://127.0.0.1:<third port>/webhooks/minio`: a hub
+  // listening there (trigger path `minio`), instead of the stack's relay port.
+  instance: {
+    freePorts: 3,
+    graceMs: 10_000,
+    start: (id, [port, consolePort, hubPort], dir) =>
+      startMinioServer(id, port!, consolePort!, dir, `http://${LOCALHOST}:${hubPort}/webhooks/minio`),
+    url: ([port]) => `http://${LOCALHOST}:${port}`,
+  },
 };

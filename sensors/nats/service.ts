@@ -1,12 +1,17 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cachedBinary, goInstall } from './lib/install.ts';
-import { serviceDataDir } from './lib/paths.ts';
-import { httpOk, LOCALHOST } from './lib/probe.ts';
-import { launch } from './lib/proc.ts';
-import { renderFixture } from './lib/template.ts';
-import { PORTS } from './ports.ts';
-import type { Service } from './service.ts';
+import { cachedBinary, goInstall } from '../../scripts/services/lib/install.ts';
+import { serviceDataDir } from '../../scripts/services/lib/paths.ts';
+import { httpOk, LOCALHOST } from '../../scripts/services/lib/probe.ts';
+import { launch } from '../../scripts/services/lib/proc.ts';
+import { renderFixture } from '../../scripts/services/lib/template.ts';
+import type { Service } from '../../scripts/services/service.ts';
+
+// This service's ports, in the project's own range (scripts/services/ports.ts says why).
+const PORTS = {
+  nats: 7321,
+  natsMonitor: 7322,
+} as const;
 
 // Built from the Go module proxy: Debian's nats-server is 2.9, whose JetStream is well behind.
 const MODULE = 'github.com/nats-io/nats-server/v2';
@@ -17,7 +22,7 @@ const binary = () => cachedBinary('nats-server', VERSION);
 const healthyOn = (monitorPort: number) => () => httpOk(`http://${LOCALHOST}:${monitorPort}/healthz`);
 const healthy = healthyOn(PORTS.natsMonitor);
 
-/** One nats-server with JetStream on `port`; also used by private instances (instance.ts). */
+/** One nats-server with JetStream on `port`; also used by private instances (scripts/services/instance.ts). */
 export async function startNatsServer(
   id: string,
   port: number,
@@ -45,4 +50,10 @@ export const nats: Service = {
   start: () => startNatsServer('nats', PORTS.nats, PORTS.natsMonitor, serviceDataDir('nats')),
   ready: healthy,
   env: () => ({ TH_NATS_URL: `nats://${LOCALHOST}:${PORTS.nats}` }),
+  instance: {
+    freePorts: 2,
+    graceMs: 10_000,
+    start: (id, [port, monitorPort], dir) => startNatsServer(id, port!, monitorPort!, dir),
+    url: ([port]) => `nats://${LOCALHOST}:${port}`,
+  },
 };
