@@ -9,13 +9,13 @@ const repoRoot = resolve(import.meta.dirname, '../..');
 const sourceBenches = [
   {
     source: 'kafka (ingest)',
-    script: 'sensors/kafka/ingest.bench.ts',
+    script: 'sensors/kafka/bench.ts',
     args: ['20000', '6'],
     services: ['kafka'],
   },
   {
     source: 'jetstream (ingest)',
-    script: 'sensors/nats/ingest.bench.ts',
+    script: 'sensors/nats/bench.ts',
     args: ['20000'],
     services: ['nats'],
   },

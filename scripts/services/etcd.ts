@@ -50,4 +50,10 @@ export const etcd: Service = {
   start: () => startEtcdServer('etcd', PORTS.etcd, PORTS.etcdPeer, serviceDataDir('etcd')),
   ready,
   env: () => ({}),
+  instance: {
+    freePorts: 2,
+    graceMs: 10_000,
+    start: (id, [port, peerPort], dir) => startEtcdServer(id, port!, peerPort!, dir),
+    url: ([port]) => `http://${LOCALHOST}:${port}`,
+  },
 };

@@ -3,17 +3,13 @@
 // a data dir the caller chooses, so the shared stack that other test runs use is never touched.
 
 import { createServer } from 'node:net';
-import { etcd, startEtcdServer } from './etcd.ts';
-import { kafka, startKafkaBroker } from './kafka.ts';
-import { kinesaliteService, startKinesalite } from './kinesalite.ts';
-import { kubeApiserver, kubeconfigOf, startKubeApiserver } from './kube-apiserver.ts';
 import { LOCALHOST } from './lib/probe.ts';
 import { liveDaemon, stopDaemon } from './lib/proc.ts';
-import { minio, startMinioServer } from './minio.ts';
-import { nats, startNatsServer } from './nats.ts';
-import { installRedis, startRedisServer } from './redis.ts';
+import { SERVICES } from './registry.ts';
+import type { InstanceRecipe, Service } from './service.ts';
 
-export type InstanceKind = 'redis' | 'nats' | 'kafka' | 'kinesalite' | 'minio' | 'etcd' | 'kube-apiserver';
+/** The name of a service whose definition has an `instance` recipe (redis, nats, kafka, kinesalite, ...). */
+export type InstanceKind = string;
 
 export interface Instance extends InstanceDescriptor {
   port: number;
@@ -44,16 +40,13 @@ export function freePort(): Promise<number> {
   });
 }
 
-const graceMs: Record<InstanceKind, number> = {
-  redis: 10_000,
-  nats: 10_000,
-  kafka: 30_000,
-  kinesalite: 5000,
-  minio: 10_000,
-  etcd: 10_000,
-  // On SIGTERM it drains in-flight requests (watches) for 30 s and more (as the stack's stopGraceMs).
-  'kube-apiserver': 5000,
-};
+/** The service `kind` of the registry, with its instance recipe. */
+function recipeOf(kind: InstanceKind): { service: Service; recipe: InstanceRecipe } {
+  const service = SERVICES.find((s) => s.name === kind);
+  if (service?.instance) return { service, recipe: service.instance };
+  const kinds = SERVICES.filter((service) => service.instance).map((service) => service.name);
+  throw new Error(`no private instances of "${kind}" (those that have them: ${kinds.join(', ')})`);
+}
 
 /** What identifies a private instance: enough to control it from another process (a test worker). */
 export interface InstanceDescriptor {
@@ -79,54 +72,30 @@ export async function createInstance(
   prefix = 'private',
   options: { etcd?: Instance } = {},
 ): Promise<Instance> {
-  const ports = [await freePort()];
-  if (kind === 'nats' || kind === 'kafka' || kind === 'etcd') ports.push(await freePort());
-  if (kind === 'minio') ports.push(await freePort(), await freePort());
-  if (kind === 'kube-apiserver') {
-    if (options.etcd?.kind !== 'etcd') throw new Error('a private kube-apiserver needs a private etcd');
-    ports.push(options.etcd.port);
+  const { service, recipe } = recipeOf(kind);
+  const ports: number[] = [];
+  for (let i = 0; i < recipe.freePorts; i++) ports.push(await freePort());
+  if (recipe.storesIn) {
+    const store = (options as Record<string, Instance | undefined>)[recipe.storesIn];
+    if (store?.kind !== recipe.storesIn)
+      throw new Error(`a private ${kind} needs a private ${recipe.storesIn}`);
+    ports.push(store.port);
   }
-  await {
-    redis: () => installRedis(prefix),
-    nats: nats.install,
-    kafka: kafka.install,
-    kinesalite: kinesaliteService.install,
-    minio: minio.install,
-    etcd: etcd.install,
-    'kube-apiserver': kubeApiserver.install,
-  }[kind]();
+  await (recipe.install ? recipe.install(prefix) : service.install());
   return instanceOf({ kind, id: `${prefix}-${kind}-${ports[0]}`, ports, dir });
 }
 
 /** The handle of an instance created here or in another process (it finds the server by its pid file). */
 export function instanceOf(descriptor: InstanceDescriptor): Instance {
   const { kind, id, ports, dir } = descriptor;
-  const [port, second, third] = ports as [number, number, number];
-  const starts: Record<InstanceKind, () => Promise<void>> = {
-    redis: () => startRedisServer(id, port, dir),
-    nats: () => startNatsServer(id, port, second, dir),
-    kafka: () => startKafkaBroker(id, port, second, dir),
-    kinesalite: () => startKinesalite(id, port, dir),
-    minio: () => startMinioServer(id, port, second, dir, `http://${LOCALHOST}:${third}/webhooks/minio`),
-    etcd: () => startEtcdServer(id, port, second, dir),
-    'kube-apiserver': () => startKubeApiserver(id, port, second, dir),
-  };
-  const urls: Record<InstanceKind, string> = {
-    redis: `redis://${LOCALHOST}:${port}`,
-    nats: `nats://${LOCALHOST}:${port}`,
-    kafka: `${LOCALHOST}:${port}`,
-    kinesalite: `http://${LOCALHOST}:${port}`,
-    minio: `http://${LOCALHOST}:${port}`,
-    etcd: `http://${LOCALHOST}:${port}`,
-    'kube-apiserver': kubeconfigOf(dir),
-  };
+  const { recipe } = recipeOf(kind);
   const instance: Instance = {
     ...descriptor,
-    port,
-    url: urls[kind],
-    start: starts[kind],
+    port: ports[0]!,
+    url: recipe.url(ports, dir),
+    start: () => recipe.start(id, ports, dir),
     stop: async () => {
-      await stopDaemon(id, graceMs[kind]);
+      await stopDaemon(id, recipe.graceMs);
     },
     kill: async () => {
       await stopDaemon(id, 0, 'SIGKILL');

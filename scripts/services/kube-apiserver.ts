@@ -236,4 +236,12 @@ export const kubeApiserver: Service = {
   start: () => startKubeApiserver('kube-apiserver', PORTS.kubeApiserver, PORTS.etcd, stackDir()),
   ready: () => readyCheck(stackDir(), PORTS.kubeApiserver)(),
   env: () => ({ TH_KUBECONFIG: kubeconfigOf(stackDir()) }),
+  instance: {
+    freePorts: 1,
+    storesIn: 'etcd',
+    // On SIGTERM it drains in-flight requests (watches) for 30 s and more (as stopGraceMs above).
+    graceMs: 5000,
+    start: (id, [port, etcdPort], dir) => startKubeApiserver(id, port!, etcdPort!, dir),
+    url: (_ports, dir) => kubeconfigOf(dir),
+  },
 };

@@ -57,4 +57,11 @@ export const redis: Service = {
   start: () => startRedisServer('redis', PORTS.redis, serviceDataDir('redis')),
   ready: () => redisPing(PORTS.redis),
   env: () => ({ TH_REDIS_URL: `redis://${LOCALHOST}:${PORTS.redis}` }),
+  instance: {
+    freePorts: 1,
+    graceMs: 10_000,
+    install: installRedis,
+    start: (id, [port], dir) => startRedisServer(id, port!, dir),
+    url: ([port]) => `redis://${LOCALHOST}:${port}`,
+  },
 };

@@ -1,10 +1,10 @@
+import { kafka } from '../../sensors/kafka/service.ts';
+import { kinesaliteService } from '../../sensors/kinesis/service.ts';
+import { minio } from '../../sensors/minio/service.ts';
+import { nats } from '../../sensors/nats/service.ts';
 import { etcd } from './etcd.ts';
-import { kafka } from './kafka.ts';
-import { kinesaliteService } from './kinesalite.ts';
 import { kubeApiserver } from './kube-apiserver.ts';
 import { kubeControllerManager } from './kube-controller-manager.ts';
-import { minio } from './minio.ts';
-import { nats } from './nats.ts';
 import { prometheus } from './prometheus.ts';
 import { prometheusAdapter } from './prometheus-adapter.ts';
 import { redis } from './redis.ts';
@@ -12,8 +12,10 @@ import { redisCluster } from './redis-cluster.ts';
 import type { Service } from './service.ts';
 
 /**
- * Every service of the stack, one line each. The order is the install order on a cold machine: the quick
- * ones first, so they are up and serving while the long Go builds run.
+ * Every service of the stack, one line each (as src/registry.ts lists the sources): the servers the hub
+ * itself needs live in this folder, a source's own server in its folder, sensors/<kind>/service.ts. The
+ * order is the install order on a cold machine: the quick ones first, so they are up and serving while the
+ * long Go builds run.
  */
 export const SERVICES: readonly Service[] = [
   redis,

@@ -8,8 +8,28 @@ export interface ProcDef {
 }
 
 /**
- * One service of the stack. Every module in this folder exports one of these, and the table in
- * registry.ts lists them; nothing else needs to change to add a service.
+ * How to run a private instance of a service (instance.ts: tests that stop, kill and restart servers): the
+ * same start and readiness code as the stack's, on ports and in a folder of the caller's.
+ */
+export interface InstanceRecipe {
+  /** How many free ports it takes, the client port first (then monitoring, controller, console, peer ...). */
+  freePorts: number;
+  /** The kind of another private instance it stores in (kube-apiserver: etcd), whose client port it gets last. */
+  storesIn?: string;
+  /** How long a process gets after SIGTERM before SIGKILL. */
+  graceMs: number;
+  /** What to install first (default: the service's `install`); `prefix` names the instance's logs. */
+  install?(prefix: string): Promise<void>;
+  /** Spawns it (it is not running) on `ports`, with its data in `dir`; resolves once it answers. */
+  start(id: string, ports: number[], dir: string): Promise<void>;
+  /** How clients reach it (a URL, host:port, or kube-apiserver's kubeconfig path). */
+  url(ports: number[], dir: string): string;
+}
+
+/**
+ * One service of the stack. Each module exports one of these (in this folder, or a source's own service in
+ * sensors/<kind>/service.ts), and the table in registry.ts lists them, one line each; nothing else needs to
+ * change to add a service.
  */
 export interface Service {
   name: string;
@@ -27,4 +47,6 @@ export interface Service {
   env(): Record<string, string>;
   /** How long a process gets after SIGTERM before SIGKILL. */
   stopGraceMs?: number;
+  /** Set when tests may start private instances of it (instance.ts). */
+  instance?: InstanceRecipe;
 }

@@ -1,4 +1,4 @@
-// Re-reads a range of a Kafka trigger's topics for a backfill (src/backfill/reader.ts):
+// Re-reads a range of a Kafka trigger's topics for a backfill (src/sensor/backfill-reader.ts):
 //   - the range per partition is [start, end) in offsets: from a time (the broker's offsets for times:
 //     the first record at or after it) or an explicit position `partition:offset,…` (`topic:partition:offset`
 //     when the trigger reads several topics); messages whose timestamp lies outside a time window are skipped

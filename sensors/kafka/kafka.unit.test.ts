@@ -1,4 +1,4 @@
-// Kafka messages recorded from the real broker (fixtures/kafka/messages.json) → the hub's envelope.
+// Kafka messages recorded from the real broker (fixtures/messages.json) → the hub's envelope.
 
 import { readFileSync } from 'node:fs';
 import type { KafkaMessage } from 'kafkajs';
@@ -16,9 +16,10 @@ interface Recorded {
   headers: Record<string, string>;
 }
 
-const fixture = JSON.parse(
-  readFileSync(new URL('../../fixtures/kafka/messages.json', import.meta.url), 'utf8'),
-) as { topic: string; messages: Recorded[] };
+const fixture = JSON.parse(readFileSync(new URL('./fixtures/messages.json', import.meta.url), 'utf8')) as {
+  topic: string;
+  messages: Recorded[];
+};
 
 function message(index: number): KafkaMessage {
   const recorded = fixture.messages[index]!;

@@ -15,7 +15,7 @@ import {
   kinesisTrigger,
   putRecords,
   testRedis,
-} from './test-kinesis.ts';
+} from './test-support.ts';
 
 const records = Number(process.argv[2] ?? 20_000);
 Object.assign(process.env, serviceEnv('TH_REDIS_URL', 'TH_KINESIS_ENDPOINT'));

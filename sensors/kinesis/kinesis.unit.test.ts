@@ -17,9 +17,7 @@ interface FixtureRecord {
 
 /** GetRecords answers recorded from kinesalite (Data base64, as on the wire). */
 function fixture(name: string): { shardId: string; records: KinesisRecord[] } {
-  const raw = JSON.parse(
-    readFileSync(new URL(`../../fixtures/kinesis/${name}`, import.meta.url), 'utf8'),
-  ) as {
+  const raw = JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8')) as {
     shardId: string;
     response: { Records: FixtureRecord[] };
   };

@@ -20,15 +20,9 @@ import {
 } from '../../test/support/hub.ts';
 import { type Received, startSink } from '../../test/support/sink.ts';
 import { waitFor } from '../../test/support/wait.ts';
-import {
-  applyCrd,
-  createNamespace,
-  deleteNamespace,
-  kubeClient,
-  sensorConnected,
-} from './kube-test-support.ts';
 import { watchIdentity } from './sensor.ts';
 import { kubernetesSpec } from './spec.ts';
+import { applyCrd, createNamespace, deleteNamespace, kubeClient, sensorConnected } from './test-support.ts';
 
 let client: KubeClient;
 const namespaces: string[] = [];

@@ -1,6 +1,6 @@
 // MinIO put-event processing end to end: objects written with the minio client into the service stack's
 // real MinIO, whose webhook target TESTHUB (with a queue_dir) posts every notification to
-// http://127.0.0.1:<TH_MINIO_WEBHOOK_PORT>/minio (scripts/services/minio.ts). The hub serves push sources
+// http://127.0.0.1:<TH_MINIO_WEBHOOK_PORT>/minio (sensors/minio/service.ts). The hub serves push sources
 // under /webhooks/<path>, so a relay on that port passes each request to the hub's /webhooks/minio
 // unchanged and passes the hub's answer back unchanged (a 502 while the hub is down, as an ingress would):
 // MinIO sees exactly what the hub answered.
@@ -253,9 +253,8 @@ describe('MinIO keeps what the hub did not take (queue_dir)', () => {
   }, 600_000);
 });
 
-/** A notification exactly as MinIO sent it (fixtures/minio), for requests made by hand. */
-const fixture = (name: string) =>
-  readFileSync(join(import.meta.dirname, '../../fixtures/minio', `${name}.json`));
+/** A notification exactly as MinIO sent it (fixtures/), for requests made by hand. */
+const fixture = (name: string) => readFileSync(join(import.meta.dirname, 'fixtures', `${name}.json`));
 
 async function jobCount(redis: Redis, namespace: string): Promise<number> {
   const queue = new Queue(queueName({ key: `${namespace}/objects` }), {

@@ -211,12 +211,12 @@ describe('spec', () => {
   });
 });
 
-const fixtureDir = join(import.meta.dirname, '../../fixtures/minio');
+const fixtureDir = join(import.meta.dirname, 'fixtures');
 const fixtures = readdirSync(fixtureDir)
   .filter((name) => name.endsWith('.json') && name !== 'headers.json')
   .map((name) => [name, readFileSync(join(fixtureDir, name))] as const);
 
-describe('real MinIO notifications (fixtures/minio)', () => {
+describe('real MinIO notifications (sensors/minio/fixtures)', () => {
   it('there are recorded payloads to check', () => {
     expect(fixtures.length).toBeGreaterThanOrEqual(5);
   });

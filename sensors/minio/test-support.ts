@@ -1,7 +1,7 @@
 // Shared by the MinIO integration tests and the latency measurement: the service stack's MinIO, a bucket
 // subscribed to its TESTHUB webhook target, and the relay on the port that target posts to.
 //
-// MinIO's TESTHUB target posts to http://127.0.0.1:<TH_MINIO_WEBHOOK_PORT>/minio (scripts/services/minio.ts),
+// MinIO's TESTHUB target posts to http://127.0.0.1:<TH_MINIO_WEBHOOK_PORT>/minio (sensors/minio/service.ts),
 // while the hub serves push sources under /webhooks/<path>: the relay passes each request to the hub's
 // /webhooks/minio unchanged and passes the hub's answer back unchanged (a 502 while the hub is down, as an
 // ingress would), so MinIO sees exactly what the hub answered.

@@ -92,9 +92,9 @@ interface Recorded {
 }
 
 const recorded = (
-  JSON.parse(
-    readFileSync(new URL('../../fixtures/nats/jetstream-messages.json', import.meta.url), 'utf8'),
-  ) as { messages: Recorded[] }
+  JSON.parse(readFileSync(new URL('./fixtures/jetstream-messages.json', import.meta.url), 'utf8')) as {
+    messages: Recorded[];
+  }
 ).messages;
 
 function replay(index: number): JsMsg {

@@ -4,26 +4,14 @@
 // (for example deploy/compose.yaml with the same TH_* variables exported).
 import { readFileSync } from 'node:fs';
 import { envFile } from '../../scripts/services/lib/paths.ts';
+import { SERVICES } from '../../scripts/services/registry.ts';
 
-/** Every setting, with the service that provides it. */
-export const SERVICE_ENV_KEYS = {
-  TH_REDIS_URL: 'redis',
-  TH_REDIS_CLUSTER_NODES: 'redis-cluster',
-  TH_NATS_URL: 'nats',
-  TH_KAFKA_BROKERS: 'kafka',
-  TH_KINESIS_ENDPOINT: 'kinesalite',
-  TH_MINIO_ENDPOINT: 'minio',
-  TH_MINIO_ACCESS_KEY: 'minio',
-  TH_MINIO_SECRET_KEY: 'minio',
-  TH_MINIO_WEBHOOK_TOKEN: 'minio',
-  TH_MINIO_WEBHOOK_PORT: 'minio',
-  TH_MINIO_WEBHOOK_ARN: 'minio',
-  TH_KUBECONFIG: 'kube-apiserver',
-  TH_PROMETHEUS_URL: 'prometheus',
-  TH_PROMETHEUS_TARGETS_DIR: 'prometheus',
-} as const;
+/** Every setting, with the service that provides it: what each service of the registry gives (`env()`). */
+export const SERVICE_ENV_KEYS: Record<ServiceEnvKey, string> = Object.fromEntries(
+  SERVICES.flatMap((service) => Object.keys(service.env()).map((key) => [key, service.name])),
+);
 
-export type ServiceEnvKey = keyof typeof SERVICE_ENV_KEYS;
+export type ServiceEnvKey = `TH_${string}`;
 export type ServiceEnv = Record<ServiceEnvKey, string>;
 
 function readEnvFile(): Partial<ServiceEnv> {

@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { pino } from 'pino';
 import { parse } from 'yaml';
 import { kedaCrd } from '../../scripts/services/keda-crds.ts';
-import { applyCrd } from '../../sensors/kubernetes/kube-test-support.ts';
+import { applyCrd } from '../../sensors/kubernetes/test-support.ts';
 import { type ControllerOptions, TriggerController, triggersPath } from '../../src/controller/controller.ts';
 import type { KubeClient, KubeObject } from '../../src/controller/kube-client.ts';
 import type { Hub } from '../../src/hub.ts';

@@ -95,13 +95,17 @@ export function runCli(
   return new Promise((resolveRun) => child.on('exit', (code) => resolveRun({ code, stdout, stderr })));
 }
 
-/** Runs `trigger-hub run` as a child process on a triggers directory; resolves when it is listening. */
+/**
+ * Runs `trigger-hub run` as a child process on a triggers directory; resolves when it is listening. `entry`:
+ * the CLI of another tree (e.g. a copy with a source added, test/integration/walkthrough/).
+ */
 export function spawnHub(
   triggersDir: string,
   port: number,
   env: NodeJS.ProcessEnv = {},
+  entry = cli,
 ): Promise<HubProcess> {
-  return spawnHubProcess(['--triggers', triggersDir], port, env);
+  return spawnHubProcess(['--triggers', triggersDir], port, env, 60_000, entry);
 }
 
 /**
@@ -113,8 +117,9 @@ export async function spawnHubProcess(
   port: number,
   env: NodeJS.ProcessEnv = {},
   startTimeoutMs = 60_000,
+  entry = cli,
 ): Promise<HubProcess> {
-  const child = spawn(process.execPath, [cli, 'run', ...runArgs, '--port', String(port)], {
+  const child = spawn(process.execPath, [entry, 'run', ...runArgs, '--port', String(port)], {
     // REDIS_URL: '' in `env` runs the hub on its own local redis-server (standalone default).
     env: {
       ...process.env,

@@ -14,7 +14,7 @@ import {
   deleteNamespace,
   kubeClient,
   spawnControllerHub,
-} from '../../../sensors/kubernetes/kube-test-support.ts';
+} from '../../../sensors/kubernetes/test-support.ts';
 import { triggersPath } from '../../../src/controller/controller.ts';
 import type { KubeClient } from '../../../src/controller/kube-client.ts';
 import { awaitBackgroundServices } from '../../setup/background.ts';

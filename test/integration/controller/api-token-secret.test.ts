@@ -11,7 +11,7 @@ import {
   deleteNamespace,
   kubeClient,
   spawnControllerHub,
-} from '../../../sensors/kubernetes/kube-test-support.ts';
+} from '../../../sensors/kubernetes/test-support.ts';
 import { apiTokenFromSecret } from '../../../src/controller/api-token-secret.ts';
 import type { KubeClient } from '../../../src/controller/kube-client.ts';
 import { HubError } from '../../../src/errors.ts';

@@ -12,7 +12,7 @@ import {
   createNamespace,
   deleteNamespace,
   kubeClient,
-} from '../../../sensors/kubernetes/kube-test-support.ts';
+} from '../../../sensors/kubernetes/test-support.ts';
 import { triggersPath } from '../../../src/controller/controller.ts';
 import type { KubeClient, KubeObject } from '../../../src/controller/kube-client.ts';
 import { startTestController } from '../../support/controller.ts';

@@ -13,7 +13,7 @@ import {
   deleteNamespace,
   kubeClient,
   spawnControllerHub,
-} from '../../../sensors/kubernetes/kube-test-support.ts';
+} from '../../../sensors/kubernetes/test-support.ts';
 import { triggersPath } from '../../../src/controller/controller.ts';
 import type { KubeClient, KubeObject } from '../../../src/controller/kube-client.ts';
 import { ids } from '../../../src/envelope/ids.ts';

@@ -10,7 +10,7 @@ import {
   deleteNamespace,
   kubeClient,
   spawnControllerHub,
-} from '../../../sensors/kubernetes/kube-test-support.ts';
+} from '../../../sensors/kubernetes/test-support.ts';
 import { triggersPath } from '../../../src/controller/controller.ts';
 import {
   isNotFound,

@@ -5,11 +5,7 @@
 
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createNamespace,
-  deleteNamespace,
-  kubeClient,
-} from '../../../sensors/kubernetes/kube-test-support.ts';
+import { createNamespace, deleteNamespace, kubeClient } from '../../../sensors/kubernetes/test-support.ts';
 import { type TriggerController, triggersPath } from '../../../src/controller/controller.ts';
 import type { KubeApiError, KubeClient, KubeObject } from '../../../src/controller/kube-client.ts';
 import type { Hub } from '../../../src/hub.ts';

@@ -10,7 +10,7 @@ import { KubernetesObjectApi, PatchStrategy } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { ensureHelm, helmTemplate } from '../../../scripts/helm.ts';
-import { kubeClient } from '../../../sensors/kubernetes/kube-test-support.ts';
+import { kubeClient } from '../../../sensors/kubernetes/test-support.ts';
 import { loadKubeConfig } from '../../../src/controller/kube-client.ts';
 import { buildHpa, buildScaledObject } from '../../../src/controller/scaling.ts';
 import type { Hub } from '../../../src/hub.ts';

@@ -13,7 +13,7 @@ import { fuzzTally, fuzzTimeout } from '../../support/fuzz.ts';
 const tally = fuzzTally('MinIO notifications');
 
 const fixture = JSON.parse(
-  readFileSync(new URL('../../../fixtures/minio/put-xml.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('../../../sensors/minio/fixtures/put-xml.json', import.meta.url), 'utf8'),
 ) as { Records: Array<Record<string, unknown>> };
 const realRecord = fixture.Records[0]!;
 

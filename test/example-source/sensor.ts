@@ -1,0 +1,55 @@
+// The example source: emits events 1..count. Each event's id is its position (`counter/<trigger>/<n>`), so
+// a re-emitted number is a no-op in the queue, and the next number is taken only once `emit` resolved (the
+// event is in Redis): the "acknowledge after durable" rule, with the position as the acknowledgement.
+
+import { eventId } from '../../src/envelope/ids.ts';
+import type { Sensor, SensorContext, SensorHealth } from '../../src/sensor/sensor.ts';
+import type { CounterSpec } from './spec.ts';
+
+export function createCounterSensor(spec: CounterSpec, context: SensorContext): Sensor {
+  const { trigger, emit, log, signal } = context;
+  let next = 1;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> = Promise.resolve();
+  let health: SensorHealth = { connected: true };
+
+  async function tick(): Promise<void> {
+    if (signal.aborted || next > spec.count) return;
+    try {
+      await emit([
+        {
+          id: eventId('counter', trigger.key, next),
+          source: `/triggerhub/counter/${trigger.key}`,
+          type: 'io.triggerhub.counter',
+          datacontenttype: 'application/json',
+          data: { n: next },
+        },
+      ]);
+      next++;
+      health = { connected: true, lastEventAt: new Date().toISOString() };
+    } catch (error) {
+      // Not stored: the same number again at the next tick (its id makes a double write harmless).
+      health = { connected: false, message: String(error) };
+      log.warn({ err: error, n: next }, 'counter event not stored; retrying');
+    }
+    if (!signal.aborted) schedule(spec.intervalMs);
+  }
+
+  function schedule(delayMs: number): void {
+    timer = setTimeout(() => {
+      running = tick();
+    }, delayMs);
+  }
+
+  return {
+    async start() {
+      schedule(0);
+    },
+    // The hub aborts `signal` first; an emit in flight is waited for, so nothing is left half done.
+    async stop() {
+      clearTimeout(timer);
+      await running;
+    },
+    health: () => health,
+  };
+}
