@@ -14,6 +14,7 @@ import type {
   WebhookHandler,
   WebhookRequest,
 } from '../../src/sensor/sensor.ts';
+import { sensorContext } from '../../test/support/sensor-context.ts';
 import { createMinioSensor } from './sensor.ts';
 import { minioSpec } from './spec.ts';
 
@@ -22,7 +23,7 @@ const fixture = (name: string) =>
 
 async function sensorWith(source: Record<string, unknown>, emit: Emit) {
   let handler: WebhookHandler | undefined;
-  const context: SensorContext = {
+  const context: SensorContext = sensorContext({
     trigger: { namespace: 'default', name: 'objects', key: 'default/objects' },
     emit,
     log: pino({ level: 'silent' }),
@@ -34,7 +35,7 @@ async function sensorWith(source: Record<string, unknown>, emit: Emit) {
     },
     state: { redis: undefined as unknown as Redis, key: (...parts) => parts.join(':') },
     signal: new AbortController().signal,
-  };
+  });
   process.env.TH_UNIT_MINIO_TOKEN = 'secret-token';
   const sensor = createMinioSensor(
     minioSpec.parse({ authToken: { env: 'TH_UNIT_MINIO_TOKEN' }, ...source }),

@@ -7,6 +7,7 @@ import type { BackfillReaderFactory } from '../backfill/reader.ts';
 import type { EventInput, HubEvent } from '../envelope/event.ts';
 import type { LastAttempt } from '../queue/job.ts';
 import type { RedisClient } from '../queue/redis.ts';
+import type { EmitDurably } from './emit-durably.ts';
 
 export interface TriggerRef {
   namespace: string;
@@ -62,6 +63,12 @@ export interface SensorState {
 export interface SensorContext {
   trigger: TriggerRef;
   emit: Emit;
+  /**
+   * `emit` retried until the events are stored: the one store-then-acknowledge loop (src/sensor/emit-durably.ts).
+   * Acknowledge at the source when it resolves with the EmitResult, never when it resolves `undefined` (the
+   * signal aborted first). Retries what `isRetriable` says may pass (TH_ERR_QUEUE_UNAVAILABLE), rethrows the rest.
+   */
+  emitDurably: EmitDurably<EmitResult>;
   log: Logger;
   webhooks: WebhookRoutes;
   state: SensorState;
