@@ -20,8 +20,6 @@ export const errorCodes = {
     retriable: true,
     summary: 'Redis is unavailable; nothing was accepted',
   },
-  TH_ERR_DELIVERY_RETRIABLE: { status: 502, retriable: true, summary: 'the target failed; will retry' },
-  TH_ERR_DELIVERY_REJECTED: { status: 502, retriable: false, summary: 'the target rejected the event' },
   TH_ERR_EVENT_EXPIRED: {
     status: 410,
     retriable: false,
@@ -57,6 +55,11 @@ export class HubError extends Error {
     this.code = code;
     this.retriable = options?.retriable ?? errorCodes[code].retriable;
     this.status = errorCodes[code].status;
+  }
+
+  /** `TH_ERR_…: message`, where only text is kept: a dead letter's reason, a job's failedReason. */
+  describe(): string {
+    return `${this.code}: ${this.message}`;
   }
 
   toJSON(): { code: ErrorCode; message: string } {

@@ -9,6 +9,8 @@ export interface InstrumentationEvents {
   'events.filter-error': [trigger: string, error: string];
   'events.enqueued': [trigger: string, count: number];
   'events.enqueue-failed': [trigger: string, count: number, error: unknown];
+  /** A sensor's emit failed and is retried (src/sensor/emit-durably.ts): nothing acknowledged at the source. */
+  'source.retrying': [trigger: string, attempt: number, delayMs: number, error: unknown];
   /** A request to the target begins; `delivery.settled` follows it whatever happens (in-flight gauge). */
   'delivery.started': [trigger: string];
   'delivery.settled': [trigger: string];

@@ -54,6 +54,10 @@ export function createMetrics(instrumentation: Instrumentation, source: QueueSta
     'trigger_hub_enqueue_failures_total',
     'Events not written because Redis failed',
   );
+  const sourceRetries = counter(
+    'trigger_hub_source_retries_total',
+    'Sensor emits retried because the queue could not take them (nothing acknowledged at the source meanwhile)',
+  );
   const scalingLabels = new Map<string, ScalingLabels>();
   const labelsOf = (trigger: string) => scalingLabelsOf(scalingLabels, trigger);
   const delivered = new Counter({
@@ -161,6 +165,7 @@ export function createMetrics(instrumentation: Instrumentation, source: QueueSta
   instrumentation.on('events.filter-error', (trigger) => filterErrors.inc({ trigger }));
   instrumentation.on('events.enqueued', (trigger, count) => enqueued.inc({ trigger }, count));
   instrumentation.on('events.enqueue-failed', (trigger, count) => enqueueFailed.inc({ trigger }, count));
+  instrumentation.on('source.retrying', (trigger) => sourceRetries.inc({ trigger }));
   instrumentation.on('delivery.succeeded', (trigger, _status, durationMs, ageMs) => {
     delivered.inc(labelsOf(trigger));
     latency.observe({ trigger }, durationMs / 1000);

@@ -4,7 +4,6 @@
 // when several processes upsert them at once: bullmq#3085, #3262).
 
 import { ids } from '../../src/envelope/ids.ts';
-import { backoffDelay, enqueueRetryBackoff, sleep } from '../../src/retry/backoff.ts';
 import type { Sensor, SensorContext, SensorHealth } from '../../src/sensor/sensor.ts';
 import { type CronSpec, nextTick } from './spec.ts';
 
@@ -12,7 +11,7 @@ import { type CronSpec, nextTick } from './spec.ts';
 const maxTimerMs = 2_147_483_647;
 
 export function createCronSensor(spec: CronSpec, context: SensorContext): Sensor {
-  const { trigger, emit, log, signal } = context;
+  const { trigger, emitDurably, log, signal } = context;
   const source = `/triggerhub/cron/${trigger.key}`;
   const pending = new Set<Promise<void>>();
   let timer: NodeJS.Timeout | undefined;
@@ -41,25 +40,30 @@ export function createCronSensor(spec: CronSpec, context: SensorContext): Sensor
   // a late write by this replica cannot duplicate a tick another replica already wrote.
   async function fire(tick: Date): Promise<void> {
     const scheduledTime = tick.toISOString();
-    for (let attempt = 1; !signal.aborted; attempt++) {
-      try {
-        await emit([
-          {
-            id: ids.cron(trigger.key, tick),
-            source,
-            type: 'io.triggerhub.cron.tick',
-            time: scheduledTime,
-            datacontenttype: 'application/json',
-            data: spec.data ?? { scheduledTime },
-          },
-        ]);
-        health = { connected: true, lastEventAt: new Date().toISOString() };
-        return;
-      } catch (error) {
-        health = { ...health, connected: false, message: `tick ${scheduledTime} not yet written: ${error}` };
-        log.warn({ err: error, tick: scheduledTime, attempt }, 'cron tick could not be enqueued; retrying');
-        await sleep(backoffDelay(enqueueRetryBackoff, attempt), signal);
-      }
+    const event = {
+      id: ids.cron(trigger.key, tick),
+      source,
+      type: 'io.triggerhub.cron.tick',
+      time: scheduledTime,
+      datacontenttype: 'application/json',
+      data: spec.data ?? { scheduledTime },
+    };
+    try {
+      const stored = await emitDurably([event], {
+        logFields: { tick: scheduledTime },
+        onRetry: (error) => {
+          health = {
+            ...health,
+            connected: false,
+            message: `tick ${scheduledTime} not yet written: ${error}`,
+          };
+        },
+      });
+      if (stored) health = { connected: true, lastEventAt: new Date().toISOString() };
+    } catch (error) {
+      // Not retriable: this tick is not written (the next one is still scheduled).
+      health = { ...health, connected: false, message: `tick ${scheduledTime} not written: ${error}` };
+      log.error({ err: error, tick: scheduledTime }, 'cron tick could not be enqueued');
     }
   }
 

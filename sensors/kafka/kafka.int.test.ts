@@ -18,6 +18,7 @@ import {
   uniqueNamespace,
   writeTriggerDir,
 } from '../../test/support/hub.ts';
+import { sensorContext } from '../../test/support/sensor-context.ts';
 import { startSink } from '../../test/support/sink.ts';
 import { waitFor } from '../../test/support/wait.ts';
 import { createKafkaSensor } from './sensor.ts';
@@ -119,7 +120,7 @@ describe('kafka sensor', () => {
         startFrom: 'earliest',
         sessionTimeoutMs: 6000,
       }),
-      {
+      sensorContext({
         trigger: { namespace: 't', name: 'emit-fails', key: 't/emit-fails' },
         log: pino({ level: 'silent' }),
         webhooks: { register: () => () => {} },
@@ -134,7 +135,7 @@ describe('kafka sensor', () => {
           for (const event of events) durable.add(event.id);
           return { enqueued: events.length, filtered: 0 };
         },
-      },
+      }),
     );
     await sensor.start();
     try {
@@ -156,7 +157,7 @@ describe('kafka sensor', () => {
     const abort = new AbortController();
     const sensor = createKafkaSensor(
       kafkaSpec.parse({ brokers: brokers(), topics: [topic], startFrom: 'earliest', sessionTimeoutMs: 6000 }),
-      {
+      sensorContext({
         trigger: { namespace: 't', name: 'missing', key: 't/missing' },
         log: pino({ level: 'silent' }),
         webhooks: { register: () => () => {} },
@@ -166,7 +167,7 @@ describe('kafka sensor', () => {
           for (const event of events) durable.add(event.id);
           return { enqueued: events.length, filtered: 0 };
         },
-      },
+      }),
     );
     await sensor.start();
     try {

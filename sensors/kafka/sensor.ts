@@ -9,7 +9,8 @@
 import { type Consumer, type EachBatchPayload, Kafka, type Producer } from 'kafkajs';
 import type { EventInput } from '../../src/envelope/event.ts';
 import { errorRecord, type OutgoingRecord, responseRecord } from '../../src/envelope/reply-records.ts';
-import { backoffDelay, enqueueRetryBackoff, retry, sleep } from '../../src/retry/backoff.ts';
+import { errorMessage } from '../../src/errors.ts';
+import { retry, sleep } from '../../src/retry/backoff.ts';
 import type { Sensor, SensorContext, SensorHealth } from '../../src/sensor/sensor.ts';
 import { kafkaConfig } from './client.ts';
 import { kafkaMessageToEvent } from './message.ts';
@@ -23,7 +24,7 @@ export function defaultGroupId(namespace: string, name: string): string {
 }
 
 export function createKafkaSensor(spec: KafkaSpec, context: SensorContext): Sensor {
-  const { trigger, emit, log, signal } = context;
+  const { trigger, emitDurably, log, signal } = context;
   const kafka = new Kafka(kafkaConfig(spec, log));
   const groupId = spec.groupId ?? defaultGroupId(trigger.namespace, trigger.name);
   const messageContext = { source: `/triggerhub/kafka/${trigger.key}`, eventType: spec.eventType };
@@ -82,32 +83,27 @@ export function createKafkaSensor(spec: KafkaSpec, context: SensorContext): Sens
     { batch, heartbeat, isRunning, isStale }: EachBatchPayload,
     offset: string,
   ): Promise<boolean> {
-    for (let attempt = 1; ; attempt++) {
-      if (!isRunning() || isStale() || signal.aborted) return false;
+    const stored = await emitDurably(events, {
+      stillWanted: () => isRunning() && !isStale() && !signal.aborted,
       // kafkajs heartbeats only when asked to: keep the membership alive while this partition waits for a
       // write slot and while its write is in flight (a slow Redis must not cost the group its partitions).
       // A failed heartbeat (rebalance) is ignored here: it surfaces at the heartbeat after the write.
-      const keepAlive = setInterval(() => void heartbeat().catch(() => {}), spec.heartbeatIntervalMs);
-      let release: (() => void) | undefined;
-      try {
-        release = await writeSlots.acquire();
-        await emit(events);
-        return true;
-      } catch (error) {
-        clearInterval(keepAlive);
-        release?.();
-        const delay = backoffDelay(enqueueRetryBackoff, attempt);
-        setHealth(false, `events not yet durable, retrying: ${(error as Error).message}`);
-        log.warn(
-          { err: error, topic: batch.topic, partition: batch.partition, offset, attempt },
-          'kafka batch not enqueued; offsets not committed, retrying',
-        );
-        await waitHeartbeating(delay, heartbeat);
-      } finally {
-        clearInterval(keepAlive);
-        release?.();
-      }
-    }
+      around: async (write) => {
+        const keepAlive = setInterval(() => void heartbeat().catch(() => {}), spec.heartbeatIntervalMs);
+        let release: (() => void) | undefined;
+        try {
+          release = await writeSlots.acquire();
+          return await write();
+        } finally {
+          clearInterval(keepAlive);
+          release?.();
+        }
+      },
+      wait: (ms) => waitHeartbeating(ms, heartbeat),
+      onRetry: (error) => setHealth(false, `events not yet durable, retrying: ${errorMessage(error)}`),
+      logFields: { topic: batch.topic, partition: batch.partition, offset },
+    });
+    return stored !== undefined;
   }
 
   /** Sleeps `ms` while keeping the group membership alive (a long Redis outage must not cost the partition). */

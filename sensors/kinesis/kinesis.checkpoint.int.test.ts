@@ -6,6 +6,7 @@ import { HubError } from '../../src/errors.ts';
 import { triggerStateKey } from '../../src/queue/keys.ts';
 import type { Sensor, SensorContext } from '../../src/sensor/sensor.ts';
 import { uniqueNamespace } from '../../test/support/hub.ts';
+import { sensorContext } from '../../test/support/sensor-context.ts';
 import { waitFor } from '../../test/support/wait.ts';
 import { createKinesisSensor } from './sensor.ts';
 import { kinesisSpec } from './spec.ts';
@@ -49,7 +50,7 @@ describe('kinesis checkpoints', () => {
     const attempts: string[][] = [];
     const durable: string[] = [];
     let failing = true;
-    const context: SensorContext = {
+    const context: SensorContext = sensorContext({
       trigger,
       emit: async (events: EventInput[]) => {
         attempts.push(events.map((event) => event.id));
@@ -61,7 +62,7 @@ describe('kinesis checkpoints', () => {
       webhooks: { register: () => () => {} },
       state: { redis, key: (...parts) => triggerStateKey(trigger, ...parts) },
       signal: abort.signal,
-    };
+    });
     const spec = kinesisSpec.parse({
       stream: ns,
       region: 'us-east-1',

@@ -15,9 +15,8 @@ import {
   type KinesisClient,
   type Shard,
 } from '@aws-sdk/client-kinesis';
-import type { EventInput } from '../../src/envelope/event.ts';
 import { errorMessage } from '../../src/errors.ts';
-import { backoffDelay, defaultBackoff, enqueueRetryBackoff, retry, sleep } from '../../src/retry/backoff.ts';
+import { backoffDelay, defaultBackoff, retry, sleep } from '../../src/retry/backoff.ts';
 import type { Sensor, SensorContext, SensorHealth } from '../../src/sensor/sensor.ts';
 import {
   busyPollMs,
@@ -39,7 +38,7 @@ interface Reader {
 }
 
 export function createKinesisSensor(spec: KinesisSpec, context: SensorContext): Sensor {
-  const { emit, log, state } = context;
+  const { emitDurably, log, state } = context;
   // Stopped by the hub's signal or by stop() itself, whichever comes first.
   const stopping = new AbortController();
   const signal = stopping.signal;
@@ -156,22 +155,6 @@ export function createKinesisSensor(spec: KinesisSpec, context: SensorContext): 
     return output.ShardIterator;
   }
 
-  /** Emits until it lands (Redis may be down for a while); false when the reader was stopped first. */
-  async function emitDurably(events: EventInput[], stop: AbortSignal): Promise<boolean> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await emit(events);
-        return true;
-      } catch (error) {
-        if (stop.aborted) return false;
-        setHealth(false, `records not yet enqueued: ${errorMessage(error)}`);
-        log.warn({ err: error, attempt }, 'kinesis records could not be enqueued; retrying');
-        await sleep(backoffDelay(enqueueRetryBackoff, attempt), stop);
-        if (stop.aborted) return false;
-      }
-    }
-  }
-
   /** Writes the checkpoint, retrying Redis errors; false when the lease is gone or the reader stopped. */
   async function checkpoint(shardId: string, sequence: string, stop: AbortSignal): Promise<boolean> {
     try {
@@ -232,7 +215,13 @@ export function createKinesisSensor(spec: KinesisSpec, context: SensorContext): 
         const events = records.map((record) =>
           recordToEvent(record, shardId, { source, type: spec.eventType }),
         );
-        if (!(await emitDurably(events, stop))) return;
+        // Until it lands (Redis may be down for a while); undefined when the reader was stopped first.
+        const stored = await emitDurably(events, {
+          signal: stop,
+          onRetry: (error) => setHealth(false, `records not yet enqueued: ${errorMessage(error)}`),
+          logFields: { shard: shardId },
+        });
+        if (stored === undefined) return;
         health.lastEventAt = new Date().toISOString();
         const last = records.at(-1)!.SequenceNumber!;
         if (!(await checkpoint(shardId, last, stop))) {

@@ -21,6 +21,7 @@ import {
   uniqueNamespace,
   writeTriggerDir,
 } from '../../test/support/hub.ts';
+import { sensorContext } from '../../test/support/sensor-context.ts';
 import { startSink } from '../../test/support/sink.ts';
 import { waitFor } from '../../test/support/wait.ts';
 import { createNatsSensor } from './sensor.ts';
@@ -179,14 +180,15 @@ describe('nats sensor, JetStream', () => {
       servers: [natsUrl()],
       jetstream: { stream, durable: 'redeliver', ackWaitMs: 2000, batchSize: 500 },
     });
-    const context = (signal: AbortSignal, emit: SensorContext['emit']): SensorContext => ({
-      trigger: ref,
-      log: pino({ level: 'silent' }),
-      webhooks: { register: () => () => {} },
-      state: { redis, key: (...parts) => ['th', `{${ref.key}}`, ...parts].join(':') },
-      signal,
-      emit,
-    });
+    const context = (signal: AbortSignal, emit: SensorContext['emit']): SensorContext =>
+      sensorContext({
+        trigger: ref,
+        log: pino({ level: 'silent' }),
+        webhooks: { register: () => () => {} },
+        state: { redis, key: (...parts) => ['th', `{${ref.key}}`, ...parts].join(':') },
+        signal,
+        emit,
+      });
     // Hub A writes its first batch durably, then hangs before acking it (as if it had died there).
     let written: string[] = [];
     let die: (error: Error) => void = () => {};
@@ -246,7 +248,7 @@ describe('nats sensor, JetStream', () => {
     const abort = new AbortController();
     const sensor = createNatsSensor(
       natsSpec.parse({ servers: [natsUrl()], jetstream: { stream, durable: 'emit-fails', ackWaitMs: 2000 } }),
-      {
+      sensorContext({
         trigger: { namespace: 't', name: 'emit-fails', key: 't/emit-fails' },
         log: pino({ level: 'silent' }),
         webhooks: { register: () => () => {} },
@@ -261,7 +263,7 @@ describe('nats sensor, JetStream', () => {
           for (const event of events) durable.add(event.id);
           return { enqueued: events.length, filtered: 0 };
         },
-      },
+      }),
     );
     await sensor.start();
     try {

@@ -25,8 +25,9 @@ import {
 } from 'nats';
 import type { EventInput } from '../../src/envelope/event.ts';
 import { errorRecord, type OutgoingRecord, responseRecord } from '../../src/envelope/reply-records.ts';
-import { backoffDelay, enqueueRetryBackoff, retry, sleep } from '../../src/retry/backoff.ts';
-import type { Sensor, SensorContext, SensorHealth } from '../../src/sensor/sensor.ts';
+import { errorMessage } from '../../src/errors.ts';
+import { retry } from '../../src/retry/backoff.ts';
+import type { EmitResult, Sensor, SensorContext, SensorHealth } from '../../src/sensor/sensor.ts';
 import { resolveSecret } from '../../src/trigger/secret-ref.ts';
 import { coreMessageToEvent, jetStreamMessageToEvent, natsEventSource } from './message.ts';
 import type { JetStreamSpec, NatsSpec } from './spec.ts';
@@ -79,7 +80,7 @@ export function connectionOptions(spec: NatsSpec, name: string): ConnectionOptio
 }
 
 export function createNatsSensor(spec: NatsSpec, context: SensorContext): Sensor {
-  const { trigger, emit, log, signal } = context;
+  const { trigger, emitDurably, log, signal } = context;
   const options = connectionOptions(spec, `trigger-hub ${trigger.key}`);
   const messageContext = { source: natsEventSource(trigger.key), eventType: spec.eventType };
   let connection: NatsConnection | undefined;
@@ -97,29 +98,28 @@ export function createNatsSensor(spec: NatsSpec, context: SensorContext): Sensor
   }
 
   /**
-   * Emits until the events are durable. Gives up only when the sensor is stopping (returns false); the
-   * first attempt is always made, so a graceful stop still writes what was received.
+   * Emits until the events are durable. Gives up when the sensor is stopping, or on an error retrying cannot
+   * help (returns false: nothing is acked); the first attempt is always made, so a graceful stop still
+   * writes what was received.
    */
   async function emitUntilDurable(events: EventInput[], whileWaiting?: () => void): Promise<boolean> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await emit(events);
-        lastEventAt = new Date().toISOString();
-        if (!health.connected || health.message) setHealth(true);
-        return true;
-      } catch (error) {
-        if (signal.aborted) return false;
-        const delay = backoffDelay(enqueueRetryBackoff, attempt);
-        setHealth(false, `events not yet durable, retrying: ${(error as Error).message}`);
-        log.warn(
-          { err: error, events: events.length, attempt },
-          'nats batch not enqueued; not acked, retrying',
-        );
-        whileWaiting?.();
-        await sleep(delay, signal);
-        if (signal.aborted) return false;
-      }
+    let stored: EmitResult | undefined;
+    try {
+      stored = await emitDurably(events, {
+        onRetry: (error) => {
+          setHealth(false, `events not yet durable, retrying: ${errorMessage(error)}`);
+          whileWaiting?.();
+        },
+      });
+    } catch (error) {
+      setHealth(false, `events not enqueued: ${errorMessage(error)}`);
+      log.error({ err: error, events: events.length }, 'nats batch not enqueued (not retriable); not acked');
+      return false;
     }
+    if (stored === undefined) return false;
+    lastEventAt = new Date().toISOString();
+    if (!health.connected || health.message) setHealth(true);
+    return true;
   }
 
   function kick(drain: () => Promise<void>): void {

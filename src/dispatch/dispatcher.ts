@@ -6,6 +6,7 @@
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import type { HubEvent } from '../envelope/event.ts';
+import { HubError } from '../errors.ts';
 import type { Instrumentation } from '../instrumentation.ts';
 import type { LastAttempt } from '../interfaces/delivery.ts';
 import type { DeliveredResult, EventJobData } from '../queue/job.ts';
@@ -75,20 +76,17 @@ export function createDispatcher(options: DispatcherOptions): Worker<EventJobDat
 
   async function deliver(job: Job<EventJobData, DeliveredResult>): Promise<DeliveredResult> {
     const { event, poison } = job.data;
-    if (poison !== undefined) {
-      await deadLetter(
-        job,
-        { error: `TH_ERR_POISON_EVENT: ${poison}`, at: new Date().toISOString() },
-        'poison',
-      );
-      throw new UnrecoverableError(`TH_ERR_POISON_EVENT: ${poison}`);
-    }
+    if (poison !== undefined)
+      return undeliverable(job, new HubError('TH_ERR_POISON_EVENT', poison), 'poison');
     const sourceTime = event.time && options.ageFrom !== 'enqueued' ? Date.parse(event.time) : Number.NaN;
     const eventTime = Number.isFinite(sourceTime) ? sourceTime : job.timestamp;
     if (delivery.maxAgeMs !== undefined && Date.now() - eventTime > delivery.maxAgeMs) {
-      const error = `TH_ERR_EVENT_EXPIRED: the event is ${Math.round((Date.now() - eventTime) / 1000)} s old; maxAgeMs is ${delivery.maxAgeMs}`;
-      await deadLetter(job, { error, at: new Date().toISOString() }, 'expired');
-      throw new UnrecoverableError(error);
+      const age = Math.round((Date.now() - eventTime) / 1000);
+      const expired = new HubError(
+        'TH_ERR_EVENT_EXPIRED',
+        `the event is ${age} s old; maxAgeMs is ${delivery.maxAgeMs}`,
+      );
+      return undeliverable(job, expired, 'expired');
     }
     instrumentation.emit('delivery.started', trigger.key);
     let outcome: DeliveryOutcome;
@@ -128,6 +126,15 @@ export function createDispatcher(options: DispatcherOptions): Worker<EventJobDat
     if (!outcome.retriable) throw new UnrecoverableError(message);
     const delayMs = outcome.retryAfterMs ?? (batcher ? batchDelay(outcome, job.attemptsMade + 1) : undefined);
     throw new DeliveryError(message, delayMs);
+  }
+
+  /**
+   * An event that is never sent (poison, expired): dead-lettered at once. Its coded error is the entry's
+   * text (`TH_ERR_POISON_EVENT: <reason>`), in `lastAttempt.error` and BullMQ's failedReason alike.
+   */
+  async function undeliverable(job: Job<EventJobData>, error: HubError, reason: string): Promise<never> {
+    await deadLetter(job, { error: error.describe(), at: new Date().toISOString() }, reason);
+    throw new UnrecoverableError(error.describe());
   }
 
   /** Records what the last attempt saw in the job (the DLQ entry) and runs the sensor's hook. */

@@ -15,6 +15,7 @@ import { OrderedQueue, releaseOrderedBacklog } from '../queue/ordered-queue.ts';
 import type { RedisClient } from '../queue/redis.ts';
 import { builtinSensors } from '../registry.ts';
 import { enqueueRetryBackoff, retry } from '../retry/backoff.ts';
+import { createEmitDurably } from '../sensor/emit-durably.ts';
 import type {
   Emit,
   Sensor,
@@ -93,9 +94,17 @@ export class RunningTrigger {
     const env = this.env;
     try {
       const create = (await builtinSensors[kind].load()) as SensorFactory;
+      const emit = createEmit(this.ref, this.queue, compileFilter(spec.filter), env.instrumentation);
       this.sensor = create(spec.source[kind], {
         trigger: this.ref,
-        emit: createEmit(this.ref, this.queue, compileFilter(spec.filter), env.instrumentation),
+        emit,
+        emitDurably: createEmitDurably({
+          emit,
+          trigger: this.ref.key,
+          log: this.log,
+          signal: this.abort.signal,
+          instrumentation: env.instrumentation,
+        }),
         log: this.log,
         webhooks: env.webhooks,
         state: { redis: env.producer, key: (...parts) => triggerStateKey(this.ref, ...parts) },

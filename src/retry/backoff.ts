@@ -46,7 +46,8 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 /**
  * Runs `task` until it succeeds, the error is not retriable, or `signal` aborts. Used for source
- * reconnects; delivery retries go through BullMQ's backoff hook with the same `backoffDelay`.
+ * reconnects and a sensor's store-then-acknowledge writes (src/sensor/emit-durably.ts); delivery retries go
+ * through BullMQ's backoff hook with the same `backoffDelay`.
  */
 export async function retry<T>(
   task: (attempt: number) => Promise<T>,
@@ -55,6 +56,8 @@ export async function retry<T>(
     signal?: AbortSignal;
     retriable?: (error: unknown) => boolean;
     onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
+    /** How to wait between attempts (default: `sleep` on `signal`); its error ends the retrying with it. */
+    wait?: (ms: number, signal?: AbortSignal) => Promise<void>;
   } = {},
 ): Promise<T> {
   const policy = options.policy ?? defaultBackoff;
@@ -65,7 +68,7 @@ export async function retry<T>(
       if (options.signal?.aborted || (options.retriable && !options.retriable(error))) throw error;
       const delay = backoffDelay(policy, attempt);
       options.onRetry?.(error, attempt, delay);
-      await sleep(delay, options.signal);
+      await (options.wait ?? sleep)(delay, options.signal);
       if (options.signal?.aborted) throw error;
     }
   }

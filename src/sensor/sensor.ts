@@ -1,5 +1,6 @@
 // The one interface every event source implements (sensors/<kind>/). A sensor sees the hub only through
-// the SensorContext it is handed: `emit` is the only way an event leaves it.
+// the SensorContext it is handed: `emit` (one attempt) and `emitDurably` (retried until stored) are the only
+// ways an event leaves it.
 
 import type { Logger } from 'pino';
 import type { z } from 'zod';
@@ -8,6 +9,7 @@ import type { DeliveryResponse, LastAttempt } from '../interfaces/delivery.ts';
 import type { RedisClient } from '../interfaces/redis-client.ts';
 import type { TriggerRef } from '../interfaces/trigger-ref.ts';
 import type { BackfillReaderFactory } from './backfill-reader.ts';
+import type { EmitDurably } from './emit-durably.ts';
 
 // The shared contracts a sensor sees, handed on so that a source folder imports its kit from src/sensor/.
 export type { DeliveryResponse, LastAttempt, RedisClient, TriggerRef };
@@ -59,6 +61,12 @@ export interface SensorState {
 export interface SensorContext {
   trigger: TriggerRef;
   emit: Emit;
+  /**
+   * `emit` retried until the events are stored: the one store-then-acknowledge loop (src/sensor/emit-durably.ts).
+   * Acknowledge at the source when it resolves with the EmitResult, never when it resolves `undefined` (the
+   * signal aborted first). Retries what `isRetriable` says may pass (TH_ERR_QUEUE_UNAVAILABLE), rethrows the rest.
+   */
+  emitDurably: EmitDurably<EmitResult>;
   log: Logger;
   webhooks: WebhookRoutes;
   state: SensorState;

@@ -1,13 +1,14 @@
 // The example source: emits events 1..count. Each event's id is its position (`counter/<trigger>/<n>`), so
-// a re-emitted number is a no-op in the queue, and the next number is taken only once `emit` resolved (the
-// event is in Redis): the "acknowledge after durable" rule, with the position as the acknowledgement.
+// a re-emitted number is a no-op in the queue, and the next number is taken only once `emitDurably` resolved
+// (the event is in Redis; the kit retries while Redis is away): the "acknowledge after durable" rule, with the
+// position as the acknowledgement.
 
 import { eventId } from '../../src/envelope/ids.ts';
 import type { Sensor, SensorContext, SensorHealth } from '../../src/sensor/sensor.ts';
 import type { CounterSpec } from './spec.ts';
 
 export function createCounterSensor(spec: CounterSpec, context: SensorContext): Sensor {
-  const { trigger, emit, log, signal } = context;
+  const { trigger, emitDurably, signal } = context;
   let next = 1;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();
@@ -15,8 +16,8 @@ export function createCounterSensor(spec: CounterSpec, context: SensorContext): 
 
   async function tick(): Promise<void> {
     if (signal.aborted || next > spec.count) return;
-    try {
-      await emit([
+    const stored = await emitDurably(
+      [
         {
           id: eventId('counter', trigger.key, next),
           source: `/triggerhub/counter/${trigger.key}`,
@@ -24,14 +25,16 @@ export function createCounterSensor(spec: CounterSpec, context: SensorContext): 
           datacontenttype: 'application/json',
           data: { n: next },
         },
-      ]);
-      next++;
-      health = { connected: true, lastEventAt: new Date().toISOString() };
-    } catch (error) {
-      // Not stored: the same number again at the next tick (its id makes a double write harmless).
-      health = { connected: false, message: String(error) };
-      log.warn({ err: error, n: next }, 'counter event not stored; retrying');
-    }
+      ],
+      {
+        onRetry: (error) => {
+          health = { connected: false, message: `event ${next} not yet stored: ${error}` };
+        },
+      },
+    );
+    if (stored === undefined) return; // stopped before it was stored: the next start emits this number again
+    next++;
+    health = { connected: true, lastEventAt: new Date().toISOString() };
     if (!signal.aborted) schedule(spec.intervalMs);
   }
 

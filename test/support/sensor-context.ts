@@ -1,10 +1,18 @@
-// A SensorContext with no hub behind it, for a sensor's unit tests: the emit the test passes is the seam, and
-// the handler a push sensor (webhook, MinIO) registers is kept for the test to call.
+// A SensorContext with no hub behind it, for a sensor's unit tests: the emit the test passes is the seam (its
+// `emitDurably` is the hub's own retrier around it, as src/engine/running-trigger.ts builds it), and the
+// handler a push sensor (webhook, MinIO) registers is kept for the test to call.
 
 import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import type { EventInput } from '../../src/envelope/event.ts';
+import { createEmitDurably } from '../../src/sensor/emit-durably.ts';
 import type { Emit, SensorContext, WebhookHandler, WebhookRequest } from '../../src/sensor/sensor.ts';
+
+/** Completes a hand-built context with the hub's retrier around its `emit`. */
+export function sensorContext(context: Omit<SensorContext, 'emitDurably'>): SensorContext {
+  const { emit, trigger, log, signal } = context;
+  return { ...context, emitDurably: createEmitDurably({ emit, trigger: trigger.key, log, signal }) };
+}
 
 export interface UnitContext {
   context: SensorContext;
@@ -17,7 +25,7 @@ export interface UnitContext {
 /** A context for trigger `default/<name>` whose emit is `emit`; no Redis (a sensor touching state fails). */
 export function unitContext(emit: Emit, name = 'objects'): UnitContext {
   let registered: { path: string; handler: WebhookHandler } | undefined;
-  const context: SensorContext = {
+  const context = sensorContext({
     trigger: { namespace: 'default', name, key: `default/${name}` },
     emit,
     log: pino({ level: 'silent' }),
@@ -31,7 +39,7 @@ export function unitContext(emit: Emit, name = 'objects'): UnitContext {
     },
     state: { redis: undefined as unknown as Redis, key: (...parts) => parts.join(':') },
     signal: new AbortController().signal,
-  };
+  });
   return {
     context,
     handler: () => {
