@@ -2,20 +2,15 @@
 // The routes in ../index.ts are typed with these, so `npm run typecheck` fails when a server shape stops
 // giving the page what it reads. Types only: the served script keeps nothing of this file.
 
+import type { TriggerListing } from '../../trigger-listing.ts';
+
 /** Server-side values the page needs, passed as JSON in the page (never spliced into the script). */
 export interface PageData {
   /** The hub has an API token: show "Sign out". */
   signOut: boolean;
 }
 
-export interface TriggerRow {
-  key: string;
-  origin: string;
-  state: string;
-  error?: string;
-  source?: string;
-  target?: string;
-  health?: { connected: boolean; message?: string; lastEventAt?: string };
+export interface TriggerRow extends TriggerListing {
   depth?: number;
   oldestEventAgeSeconds?: number;
   deadLetters?: number;
