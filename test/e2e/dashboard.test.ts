@@ -95,6 +95,8 @@ describe('the dashboard in a browser', () => {
     await page.fill('#token', token);
     await page.click('button[type=submit]');
     await page.waitForURL(/\/dashboard$/);
+    // The hub has a token: the page's data says so, and the script shows "Sign out".
+    await page.getByRole('button', { name: 'Sign out' }).waitFor();
 
     const row = page.locator(`tr[data-trigger="${ns}/orders"]`);
     await row.waitFor();
