@@ -83,7 +83,7 @@ for (const name of SOURCES)
   if (!['webhook', 'kafka', 'jetstream'].includes(name)) throw new Error(`--source: unknown source ${name}`);
 const MAX_S = Number(args['max-s'] ?? 900 * ROUNDS * SOURCES.length);
 
-/** Argo Events v1.9.6 on this machine kind, and the project's targets: ../shared/DESIGN.md "Numbers to reach". */
+/** Argo Events v1.9.6 on this machine kind, and the project's targets: docs/design.md "Numbers to reach". */
 const peer = {
   system: 'Argo Events v1.9.6 (webhook → NATS JetStream → sensor → HTTP), 2 cores',
   eventsPerS: { min: 1600, max: 1950 },

@@ -1,5 +1,5 @@
-// Deterministic event ids (DESIGN.md "Event envelope and ids"): the same source position always gives the
-// same id, so a replayed position enqueues nothing new (the id is the BullMQ job id) and the target can
+// Deterministic event ids (docs/design.md "Event envelope and ids"): the same source position always gives
+// the same id, so a replayed position enqueues nothing new (the id is the BullMQ job id) and the target can
 // de-duplicate on `ce-id` / `Idempotency-Key`.
 
 /**

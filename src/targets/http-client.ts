@@ -1,6 +1,7 @@
 // The one HTTP sending path of every target: a pooled keep-alive undici Agent, per-attempt timeouts, and
-// the classification of an answer into delivered / retry / dead-letter (DESIGN.md: retry on network
-// errors, timeouts, 408, 429 and 5xx, honouring Retry-After; other 4xx go to the dead-letter queue).
+// the classification of an answer into delivered / retry / dead-letter (docs/design.md "Event envelope and
+// ids": retry on network errors, timeouts, 408, 429 and 5xx, honouring Retry-After; other 4xx go to the
+// dead-letter queue).
 
 import { Agent, request } from 'undici';
 import type { DeliveryOutcome } from './target.ts';

@@ -86,12 +86,17 @@ describe('the dashboard in a browser', () => {
 
     const page = await browser.context.newPage();
     page.setDefaultTimeout(90_000);
+    // The page's script (browser/dashboard.ts, served with its types stripped) must run without an error.
+    const pageErrors: string[] = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
     await page.goto(`${hub.url}/dashboard`);
     // Not signed in yet: the login form, then the triggers page.
     await page.waitForURL('**/dashboard/login');
     await page.fill('#token', token);
     await page.click('button[type=submit]');
     await page.waitForURL(/\/dashboard$/);
+    // The hub has a token: the page's data says so, and the script shows "Sign out".
+    await page.getByRole('button', { name: 'Sign out' }).waitFor();
 
     const row = page.locator(`tr[data-trigger="${ns}/orders"]`);
     await row.waitFor();
@@ -129,6 +134,7 @@ describe('the dashboard in a browser', () => {
       .locator(`tr[data-trigger="${ns}/heartbeat"] [data-age-p99]`, { hasText: /^\d+(\.\d)? (ms|s)$/ })
       .waitFor();
 
+    expect(pageErrors).toEqual([]);
     mkdirSync(screenshots, { recursive: true });
     await page.screenshot({ path: join(screenshots, 'dashboard-triggers.png'), fullPage: true });
     await page.close();

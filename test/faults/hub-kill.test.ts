@@ -1,5 +1,5 @@
-// A SIGKILLed hub loses no event (DESIGN.md promise 1): the hub process is killed many times at random
-// moments under a mixed load (webhook, cron, Kafka, JetStream, Kinesis, Kubernetes watch, MinIO) and
+// A SIGKILLed hub loses no event (docs/design.md "The promises", 1): the hub process is killed many times at
+// random moments under a mixed load (webhook, cron, Kafka, JetStream, Kinesis, Kubernetes watch, MinIO) and
 // restarted each time; in the end every event a source accepted was delivered, and nothing was
 // dead-lettered.
 

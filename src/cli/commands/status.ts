@@ -3,16 +3,10 @@
 // it answers). Exit 1 when the hub cannot be asked, or when any trigger is not running.
 
 import type { Command } from 'commander';
+import type { TriggerListing } from '../../server/trigger-listing.ts';
 import { getJson, outputOption, urlOption } from './hub-client.ts';
 
-interface ApiTrigger {
-  key: string;
-  origin: string;
-  state: string;
-  error?: string;
-  source?: string;
-  target?: string;
-  health?: { connected: boolean; message?: string };
+interface ApiTrigger extends TriggerListing {
   queue?: Record<string, number>;
 }
 

@@ -1,5 +1,6 @@
-// The dashboard, one Fastify plugin: the triggers page (/dashboard) with its data routes
-// (/dashboard/api/*), and bull-board's queue view over every running trigger's queue (/dashboard/queues).
+// The dashboard, one Fastify plugin: the triggers page (/dashboard) with its script and stylesheet
+// (/dashboard/assets/*, from browser/) and data routes (/dashboard/api/*), and bull-board's queue view over
+// every running trigger's queue (/dashboard/queues).
 // Everything under /dashboard is protected by the API's token (auth.ts).
 
 import type { FastifyInstance } from 'fastify';
@@ -9,11 +10,11 @@ import { HubError } from '../../errors.ts';
 import type { Instrumentation } from '../../instrumentation.ts';
 import { safeEqual } from '../../security/compare.ts';
 import { pageOf } from '../pagination.ts';
+import { dashboardAssets } from './assets.ts';
 import { clearedCookie, requireAuth, sessionCookie } from './auth.ts';
+import type { ReplayResponse, TriggerDetail, TriggersResponse } from './browser/api.ts';
 import { listTriggers, replay, triggerDetails } from './data.ts';
 import { LiveStats } from './live-stats.ts';
-import { loginPage } from './login-page.ts';
-import { triggersPage } from './triggers-page.ts';
 
 export interface DashboardOptions {
   engine: Engine;
@@ -32,6 +33,7 @@ const queuesPath = '/dashboard/queues';
 export function dashboardPlugin(options: DashboardOptions) {
   const { engine, instrumentation, backfills, apiToken } = options;
   return async function dashboard(app: FastifyInstance): Promise<void> {
+    const { script, style, triggersPage, loginPage } = dashboardAssets();
     const stats = new LiveStats(instrumentation);
     app.addHook('onClose', async () => stats.close());
     app.addHook('onRequest', requireAuth(apiToken));
@@ -61,14 +63,24 @@ export function dashboardPlugin(options: DashboardOptions) {
       reply
         .type('text/html; charset=utf-8')
         .header('cache-control', 'no-store')
-        .send(triggersPage(apiToken !== undefined)),
+        .send(triggersPage({ signOut: apiToken !== undefined })),
     );
     app.get('/dashboard/', async (_request, reply) => reply.redirect('/dashboard', 301));
+    app.get('/dashboard/assets/dashboard.js', async (_request, reply) =>
+      reply.type('application/javascript; charset=utf-8').header('cache-control', 'no-store').send(script),
+    );
+    app.get('/dashboard/assets/dashboard.css', async (_request, reply) =>
+      reply.type('text/css; charset=utf-8').header('cache-control', 'no-store').send(style),
+    );
 
-    app.get('/dashboard/api/triggers', async () => ({ triggers: await listTriggers(engine, stats) }));
+    // Typed with what the page reads (browser/api.ts), so a shape the page relies on cannot drift away.
+    app.get(
+      '/dashboard/api/triggers',
+      async (): Promise<TriggersResponse> => ({ triggers: await listTriggers(engine, stats) }),
+    );
     app.get<{ Params: TriggerParams; Querystring: { offset?: string; limit?: string } }>(
       '/dashboard/api/triggers/:namespace/:name',
-      async (request) =>
+      async (request): Promise<TriggerDetail> =>
         triggerDetails(
           engine,
           stats,
@@ -81,7 +93,7 @@ export function dashboardPlugin(options: DashboardOptions) {
     for (const backfill of [false, true])
       app.post<{ Params: TriggerParams; Body: { jobIds?: unknown } | undefined }>(
         `/dashboard/api/dlq/:namespace/:name${backfill ? '/backfill' : ''}/replay`,
-        async (request) => {
+        async (request): Promise<ReplayResponse> => {
           const jobIds = request.body?.jobIds;
           if (
             jobIds !== undefined &&
