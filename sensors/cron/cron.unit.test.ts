@@ -2,7 +2,7 @@
 // (the id is the job id, so three processes firing one tick write one job).
 
 import { describe, expect, it } from 'vitest';
-import { ids } from '../../src/envelope/ids.ts';
+import { cronEventId } from './sensor.ts';
 import { cronSpec, nextTick } from './spec.ts';
 
 const at = (iso: string) => new Date(iso);
@@ -45,11 +45,11 @@ describe('cron ticks', () => {
 
   it('the tick id is the trigger and the scheduled epoch millisecond, the same in every process', () => {
     const tick = nextTick(parse({ every: 1000 }), at('2026-03-01T10:00:00.500Z'));
-    const id = ids.cron('default/tick', tick);
+    const id = cronEventId('default/tick', tick);
     // The trigger key is one component of the id, its slash escaped.
     expect(id).toBe(`cron/default%2Ftick/${at('2026-03-01T10:00:01Z').getTime()}`);
-    expect(ids.cron('default/tick', new Date(tick.getTime()))).toBe(id);
-    expect(ids.cron('default/other', tick)).not.toBe(id);
+    expect(cronEventId('default/tick', new Date(tick.getTime()))).toBe(id);
+    expect(cronEventId('default/other', tick)).not.toBe(id);
   });
 });
 

@@ -3,9 +3,13 @@
 // once per tick with no leader election and no shared scheduler state (BullMQ's job schedulers misbehave
 // when several processes upsert them at once: bullmq#3085, #3262).
 
-import { ids } from '../../src/envelope/ids.ts';
+import { eventId } from '../../src/envelope/ids.ts';
 import type { Sensor, SensorContext, SensorHealth } from '../../src/sensor/sensor.ts';
 import { type CronSpec, nextTick } from './spec.ts';
+
+/** `cron/<trigger>/<epoch ms>`: every replica writes the same tick under the same id. */
+export const cronEventId = (trigger: string, scheduledAt: Date) =>
+  eventId('cron', trigger, scheduledAt.getTime());
 
 /** setTimeout's ceiling (2^31-1 ms): longer waits are taken in steps. */
 const maxTimerMs = 2_147_483_647;
@@ -41,7 +45,7 @@ export function createCronSensor(spec: CronSpec, context: SensorContext): Sensor
   async function fire(tick: Date): Promise<void> {
     const scheduledTime = tick.toISOString();
     const event = {
-      id: ids.cron(trigger.key, tick),
+      id: cronEventId(trigger.key, tick),
       source,
       type: 'io.triggerhub.cron.tick',
       time: scheduledTime,

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel, type Message } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BackfillProgress } from '../../src/backfill/backfill.ts';
-import { ids } from '../../src/envelope/ids.ts';
+
 import type { Hub } from '../../src/hub.ts';
 import { api } from '../../test/support/backfill.ts';
 import {
@@ -21,6 +21,7 @@ import {
 } from '../../test/support/hub.ts';
 import { type Received, type Sink, startSink } from '../../test/support/sink.ts';
 import { waitFor } from '../../test/support/wait.ts';
+import { kafkaEventId } from './message.ts';
 
 function brokers(): string[] {
   const value = process.env.TH_KAFKA_BROKERS;
@@ -67,7 +68,7 @@ async function produce(topic: string, from: number, count: number, timestamp = t
 }
 
 const idOf = (topic: string, i: number) =>
-  ids.kafka(topic, i % partitions, String(Math.floor(i / partitions)));
+  kafkaEventId(topic, i % partitions, String(Math.floor(i / partitions)));
 
 function idsOf(topic: string, from: number, to: number): Set<string> {
   const out = new Set<string>();

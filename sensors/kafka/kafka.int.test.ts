@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { Kafka, logLevel, type Message } from 'kafkajs';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ids, toJobId } from '../../src/envelope/ids.ts';
+import { toJobId } from '../../src/envelope/ids.ts';
 import { HubError } from '../../src/errors.ts';
 import { keyPrefix, queueName } from '../../src/queue/keys.ts';
 import {
@@ -21,6 +21,7 @@ import {
 import { sensorContext } from '../../test/support/sensor-context.ts';
 import { startSink } from '../../test/support/sink.ts';
 import { waitFor } from '../../test/support/wait.ts';
+import { kafkaEventId } from './message.ts';
 import { createKafkaSensor } from './sensor.ts';
 import { kafkaSpec } from './spec.ts';
 
@@ -76,7 +77,7 @@ async function positionIds(topic: string): Promise<Set<string>> {
   const out = new Set<string>();
   for (const { partition, high, low } of await admin.fetchTopicOffsets(topic))
     for (let offset = BigInt(low); offset < BigInt(high); offset++)
-      out.add(ids.kafka(topic, partition, offset.toString()));
+      out.add(kafkaEventId(topic, partition, offset.toString()));
   return out;
 }
 
@@ -201,7 +202,7 @@ describe('kafka sensor', () => {
       try {
         await sink.waitFor(() => sink.delivered.size >= expected.size, waitMs, `${total} deliveries`);
         expect(sink.delivered).toEqual(expected);
-        const first = sink.received.find((r) => r.id === ids.kafka(topic, 0, '0'))!;
+        const first = sink.received.find((r) => r.id === kafkaEventId(topic, 0, '0'))!;
         expect(first.headers['ce-type']).toBe('io.triggerhub.kafka.message');
         expect(first.headers['ce-kafkatopic']).toBe(topic);
         expect(first.headers['ce-partitionkey']).toMatch(/^key-\d+$/);
@@ -448,7 +449,7 @@ describe('kafka sensor', () => {
     const sink = await startSink();
     const namespace = uniqueNamespace('kafka-bad');
     const hub = await startTestHub([kafkaTrigger(namespace, topic, sink.url)]);
-    const at = (offset: number) => ids.kafka(topic, 0, String(offset));
+    const at = (offset: number) => kafkaEventId(topic, 0, String(offset));
     try {
       await sink.waitFor(
         () => [3, 4, 5, 6, 7, 8].every((o) => sink.delivered.has(at(o))),

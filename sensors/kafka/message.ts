@@ -5,7 +5,11 @@
 import type { IHeaders, KafkaMessage } from 'kafkajs';
 import { brokerMessageToEvent, headerText } from '../../src/envelope/broker-message.ts';
 import type { EventInput } from '../../src/envelope/event.ts';
-import { ids } from '../../src/envelope/ids.ts';
+import { eventId } from '../../src/envelope/ids.ts';
+
+/** `kafka/<topic>/<partition>/<offset>`: the message's position. */
+export const kafkaEventId = (topic: string, partition: number, offset: string) =>
+  eventId('kafka', topic, partition, offset);
 
 export interface MessageContext {
   /** The `source` of plain messages. */
@@ -37,7 +41,7 @@ export function kafkaMessageToEvent(
 ): EventInput {
   const time = new Date(Number(message.timestamp));
   return brokerMessageToEvent({
-    id: ids.kafka(topic, partition, message.offset),
+    id: kafkaEventId(topic, partition, message.offset),
     position: { kafkatopic: topic, kafkapartition: partition, kafkaoffset: message.offset },
     headers: textHeaders(message.headers),
     value: message.value,

@@ -2,8 +2,12 @@
 // so a re-read after a crash or a lease takeover enqueues nothing new.
 
 import type { EventInput } from '../../src/envelope/event.ts';
-import { ids } from '../../src/envelope/ids.ts';
+import { eventId } from '../../src/envelope/ids.ts';
 import { type KinesisSpec, parseStream } from './spec.ts';
+
+/** `kinesis/<shard>/<sequence number>`: the record's position. */
+export const kinesisEventId = (shardId: string, sequenceNumber: string) =>
+  eventId('kinesis', shardId, sequenceNumber);
 
 /** The `source` of a stream's events (live and backfilled alike): its ARN, else a path naming it. */
 export function kinesisEventSource(spec: Pick<KinesisSpec, 'stream'>): string {
@@ -51,7 +55,7 @@ export function recordToEvent(
   const timestamp = record.ApproximateArrivalTimestamp;
   const arrival = timestamp && !Number.isNaN(timestamp.getTime()) ? timestamp.toISOString() : undefined;
   const event: EventInput = {
-    id: ids.kinesis(shardId, sequence),
+    id: kinesisEventId(shardId, sequence),
     source: options.source,
     type: options.type,
     subject: shardId,

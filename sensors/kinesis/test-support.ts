@@ -13,9 +13,10 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { Redis } from 'ioredis';
-import { ids } from '../../src/envelope/ids.ts';
+
 import { triggerStateKey } from '../../src/queue/keys.ts';
 import { redisUrl, type TriggerDoc, triggerDoc } from '../../test/support/hub.ts';
+import { kinesisEventId } from './record.ts';
 
 // The sensor reads its credentials through secretRefs to these variables (child hubs inherit them).
 process.env.TH_TEST_AWS_ACCESS_KEY_ID = 'test-key';
@@ -98,7 +99,7 @@ export async function putRecords(
     if (output.FailedRecordCount) throw new Error(`${output.FailedRecordCount} records were not put`);
     output.Records!.forEach((result, i) => {
       puts.push({
-        id: ids.kinesis(result.ShardId!, result.SequenceNumber!),
+        id: kinesisEventId(result.ShardId!, result.SequenceNumber!),
         shardId: result.ShardId!,
         sequence: result.SequenceNumber!,
         partitionKey: entries[i]!.PartitionKey,

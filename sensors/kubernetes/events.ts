@@ -3,8 +3,12 @@
 
 import { type ApiResource, collectionPath, type KubeObject } from '../../src/controller/kube-client.ts';
 import type { EventInput } from '../../src/envelope/event.ts';
-import { ids } from '../../src/envelope/ids.ts';
+import { eventId } from '../../src/envelope/ids.ts';
 import type { KubernetesSpec, WatchEventType } from './spec.ts';
+
+/** `k8s/<uid>/<resourceVersion>/<type>`: one change of one object. */
+export const kubernetesEventId = (uid: string, resourceVersion: string, eventType: string) =>
+  eventId('k8s', uid, resourceVersion, eventType);
 
 /** What the sensor remembers per object (uid): enough to diff and to name a deleted object. */
 export interface SeenObject {
@@ -60,7 +64,7 @@ export function toEventInput(
       ? reference(object, resource)
       : { ...object, apiVersion: object.apiVersion ?? resource.apiVersion, kind };
   const event: EventInput = {
-    id: ids.kubernetes(uid, rv, type),
+    id: kubernetesEventId(uid, rv, type),
     source: collectionPath(resource, spec.namespace),
     type: `io.triggerhub.kubernetes.${type.toLowerCase()}`,
     subject: `${collectionPath(resource, meta.namespace)}/${meta.name ?? ''}`,

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubeClient, KubeObject } from '../../src/controller/kube-client.ts';
-import { ids } from '../../src/envelope/ids.ts';
+
 import { triggerStateKey } from '../../src/queue/keys.ts';
 import {
   freePort,
@@ -20,6 +20,7 @@ import {
 } from '../../test/support/hub.ts';
 import { type Received, startSink } from '../../test/support/sink.ts';
 import { waitFor } from '../../test/support/wait.ts';
+import { kubernetesEventId } from './events.ts';
 import { watchIdentity } from './sensor.ts';
 import { kubernetesSpec } from './spec.ts';
 import { applyCrd, createNamespace, deleteNamespace, kubeClient, sensorConnected } from './test-support.ts';
@@ -50,14 +51,14 @@ function configMaps(ns: string) {
       const object = await client.request<KubeObject>('POST', cmPath(ns), {
         body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data },
       });
-      return ids.kubernetes(object.metadata!.uid!, object.metadata!.resourceVersion!, 'ADDED');
+      return kubernetesEventId(object.metadata!.uid!, object.metadata!.resourceVersion!, 'ADDED');
     },
     async update(name: string, data: Record<string, string>) {
       const object = await client.request<KubeObject>('PATCH', `${cmPath(ns)}/${name}`, {
         body: { data },
         contentType: 'application/merge-patch+json',
       });
-      return ids.kubernetes(object.metadata!.uid!, object.metadata!.resourceVersion!, 'MODIFIED');
+      return kubernetesEventId(object.metadata!.uid!, object.metadata!.resourceVersion!, 'MODIFIED');
     },
     /**
      * A ConfigMap's DELETE answers with a Status that does not carry the deletion's resourceVersion, so the
@@ -167,7 +168,7 @@ describe('kubernetes sensor', () => {
       const modified = await cm.update('web', { a: '2' });
       const deleted = await cm.remove('web');
       await sink.waitFor(() => allDelivered([deleted], sink), 60_000, 'the deletion');
-      const added = ids.kubernetes(web.metadata!.uid!, web.metadata!.resourceVersion!, 'ADDED');
+      const added = kubernetesEventId(web.metadata!.uid!, web.metadata!.resourceVersion!, 'ADDED');
       expect(sink.received.map((r) => r.id)).toEqual(resolveIds([added, deleted], sink));
       expect(sink.counts.has(modified)).toBe(false);
       expect(json(sink.received[0]!)).toEqual({
@@ -344,7 +345,7 @@ describe('kubernetes sensor', () => {
       const changed = await create('changed', 1);
       const gone = await create('gone', 1);
       const before = [kept, changed, gone].map((o) =>
-        ids.kubernetes(o.metadata!.uid!, o.metadata!.resourceVersion!, 'ADDED'),
+        kubernetesEventId(o.metadata!.uid!, o.metadata!.resourceVersion!, 'ADDED'),
       );
       await sink.waitFor(() => before.every((id) => sink.delivered.has(id)), 60_000, 'the first events');
       await hub.close();
@@ -360,9 +361,9 @@ describe('kubernetes sensor', () => {
 
       hub = await startTestHub([doc]);
       const expected = [
-        ids.kubernetes(modified.metadata!.uid!, modified.metadata!.resourceVersion!, 'MODIFIED'),
-        ids.kubernetes(added.metadata!.uid!, added.metadata!.resourceVersion!, 'ADDED'),
-        ids.kubernetes(gone.metadata!.uid!, gone.metadata!.resourceVersion!, 'DELETED'),
+        kubernetesEventId(modified.metadata!.uid!, modified.metadata!.resourceVersion!, 'MODIFIED'),
+        kubernetesEventId(added.metadata!.uid!, added.metadata!.resourceVersion!, 'ADDED'),
+        kubernetesEventId(gone.metadata!.uid!, gone.metadata!.resourceVersion!, 'DELETED'),
       ];
       await sink.waitFor(() => expected.every((id) => sink.delivered.has(id)), 60_000, 'the differences');
       const relisted = sink.received.slice(3);
@@ -371,7 +372,7 @@ describe('kubernetes sensor', () => {
       // The unchanged object is not re-sent, and the watch goes on from the relist's version.
       expect(sink.received.filter((r) => r.id?.includes(kept.metadata!.uid!))).toHaveLength(1);
       const later = await create('later', 4);
-      const laterId = ids.kubernetes(later.metadata!.uid!, later.metadata!.resourceVersion!, 'ADDED');
+      const laterId = kubernetesEventId(later.metadata!.uid!, later.metadata!.resourceVersion!, 'ADDED');
       await sink.waitFor(() => sink.delivered.has(laterId), 60_000, 'an event after the relist');
       expect(sink.received.at(-1)!.headers['ce-k8ssynthetic']).toBeUndefined();
     } finally {

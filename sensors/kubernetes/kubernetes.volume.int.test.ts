@@ -3,10 +3,11 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubeClient, KubeObject } from '../../src/controller/kube-client.ts';
-import { ids } from '../../src/envelope/ids.ts';
+
 import { startTestHub, triggerDoc, uniqueNamespace } from '../../test/support/hub.ts';
 import { startSink } from '../../test/support/sink.ts';
 import { waitFor } from '../../test/support/wait.ts';
+import { kubernetesEventId } from './events.ts';
 import { createNamespace, deleteNamespace, kubeClient, sensorConnected } from './test-support.ts';
 
 let client: KubeClient;
@@ -50,8 +51,8 @@ describe('kubernetes sensor under volume', () => {
         });
         await client.request('DELETE', `${path}/cm-${i}`);
         history.set(uid, [
-          ids.kubernetes(uid, created.metadata!.resourceVersion!, 'ADDED'),
-          ids.kubernetes(uid, updated.metadata!.resourceVersion!, 'MODIFIED'),
+          kubernetesEventId(uid, created.metadata!.resourceVersion!, 'ADDED'),
+          kubernetesEventId(uid, updated.metadata!.resourceVersion!, 'MODIFIED'),
           `DELETED:${uid}`,
         ]);
       };

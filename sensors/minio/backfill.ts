@@ -12,7 +12,7 @@
 import { XMLParser } from 'fast-xml-parser';
 import type { Client } from 'minio';
 import type { EventInput } from '../../src/envelope/event.ts';
-import { ids } from '../../src/envelope/ids.ts';
+
 import { errorMessage, HubError } from '../../src/errors.ts';
 import type {
   BackfillBatch,
@@ -22,7 +22,7 @@ import type {
 } from '../../src/sensor/backfill-reader.ts';
 import { clientFor } from './client.ts';
 import { eventNameMatcher, recordMatcher } from './match.ts';
-import { decodeQueryComponent, type MinioRecord } from './payload.ts';
+import { decodeQueryComponent, type MinioRecord, minioEventId } from './payload.ts';
 import { createPresigner, type Presigner } from './presign.ts';
 import { eventTypeOf } from './sensor.ts';
 import type { MinioSpec } from './spec.ts';
@@ -215,7 +215,7 @@ export function createMinioBackfillReader(
       bucket,
       key: object.key,
       // `listed.` never starts a live position (a hex sequencer): a listed id never collides with one.
-      id: ids.minio(bucket, object.key, `listed.${object.etag}`),
+      id: minioEventId(bucket, object.key, `listed.${object.etag}`),
       eventTime,
     };
     if (!matches(record)) return undefined;

@@ -5,12 +5,13 @@
 
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ids } from '../../src/envelope/ids.ts';
+
 import type { Hub } from '../../src/hub.ts';
 import { api } from '../../test/support/backfill.ts';
 import { startTestHub, triggerDoc, uniqueNamespace } from '../../test/support/hub.ts';
 import { type Sink, startSink } from '../../test/support/sink.ts';
 import { waitFor } from '../../test/support/wait.ts';
+import { minioEventId } from './payload.ts';
 import { minioClient, pool, setting } from './test-support.ts';
 
 interface BackfillView {
@@ -48,7 +49,7 @@ describe('MinIO backfill (list mode) end to end', () => {
     const wanted = keys.filter((key) => key.startsWith('in/') && key.endsWith('.csv'));
     const expected = await Promise.all(
       wanted.map(async (key) =>
-        ids.minio(bucket, key, `listed.${(await client.statObject(bucket, key)).etag}`),
+        minioEventId(bucket, key, `listed.${(await client.statObject(bucket, key)).etag}`),
       ),
     );
 

@@ -4,8 +4,12 @@
 // the record (url.QueryEscape: a space is `+`, a literal `+` is `%2B`, `/` is `%2F`).
 
 import { createHash } from 'node:crypto';
-import { ids } from '../../src/envelope/ids.ts';
+import { eventId } from '../../src/envelope/ids.ts';
 import { HubError } from '../../src/errors.ts';
+
+/** `minio/<bucket>/<key>/<sequencer>`: one notification of one object. */
+export const minioEventId = (bucket: string, key: string, sequencer: string) =>
+  eventId('minio', bucket, key, sequencer);
 
 /** One record of a notification, with what the sensor needs read out of it. */
 export interface MinioRecord {
@@ -83,7 +87,7 @@ function unreadable(record: unknown, reason: string, bucket = '', rawKey = ''): 
   const digest = createHash('sha256')
     .update(JSON.stringify(record) ?? 'undefined')
     .digest('hex');
-  return { record, reason, id: ids.minio(bucket, rawKey, `sha256-${digest.slice(0, 32)}`) };
+  return { record, reason, id: minioEventId(bucket, rawKey, `sha256-${digest.slice(0, 32)}`) };
 }
 
 export function readRecord(record: unknown): MinioRecord | UnreadableRecord {
@@ -113,7 +117,7 @@ export function readRecord(record: unknown): MinioRecord | UnreadableRecord {
     eventName,
     bucket,
     key,
-    id: ids.minio(bucket, key, positionOf(record, object, eventName)),
+    id: minioEventId(bucket, key, positionOf(record, object, eventName)),
     eventTime,
   };
 }

@@ -8,7 +8,11 @@ import { randomUUID } from 'node:crypto';
 import type { JsMsg, Msg, MsgHdrs } from 'nats';
 import { brokerMessageToEvent } from '../../src/envelope/broker-message.ts';
 import type { EventInput } from '../../src/envelope/event.ts';
-import { eventId, ids } from '../../src/envelope/ids.ts';
+import { eventId } from '../../src/envelope/ids.ts';
+
+/** `jetstream/<stream>/<stream sequence>`: the message's position in its stream. */
+export const jetStreamEventId = (stream: string, sequence: number | bigint) =>
+  eventId('jetstream', stream, sequence);
 
 /** The `source` of every event of a NATS trigger (live and backfilled alike). */
 export function natsEventSource(triggerKey: string): string {
@@ -34,7 +38,7 @@ function bytes(data: Uint8Array): Buffer | null {
 export function jetStreamMessageToEvent(message: JsMsg, context: MessageContext): EventInput {
   const { stream, streamSequence, timestampNanos } = message.info;
   return brokerMessageToEvent({
-    id: ids.jetstream(stream, streamSequence),
+    id: jetStreamEventId(stream, streamSequence),
     position: { natsstream: stream, natssequence: streamSequence },
     headers: textHeaders(message.headers),
     value: bytes(message.data),

@@ -6,7 +6,7 @@ import { connect, headers, type JetStreamManager, type NatsConnection } from 'na
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EventInput, toHubEvent } from '../../src/envelope/event.ts';
-import { ids, toJobId } from '../../src/envelope/ids.ts';
+import { toJobId } from '../../src/envelope/ids.ts';
 import { HubError } from '../../src/errors.ts';
 import { EventQueue } from '../../src/queue/event-queue.ts';
 import { keyPrefix, queueName } from '../../src/queue/keys.ts';
@@ -24,6 +24,7 @@ import {
 import { sensorContext } from '../../test/support/sensor-context.ts';
 import { startSink } from '../../test/support/sink.ts';
 import { waitFor } from '../../test/support/wait.ts';
+import { jetStreamEventId } from './message.ts';
 import { createNatsSensor } from './sensor.ts';
 import { natsSpec } from './spec.ts';
 
@@ -65,7 +66,7 @@ async function publish(stream: string, from: number, count: number): Promise<voi
 }
 
 function expectedIds(stream: string, total: number): Set<string> {
-  return new Set(Array.from({ length: total }, (_, i) => ids.jetstream(stream, i + 1)));
+  return new Set(Array.from({ length: total }, (_, i) => jetStreamEventId(stream, i + 1)));
 }
 
 async function missingJobs(namespace: string, expected: Set<string>, name = 'js'): Promise<string[]> {
@@ -107,7 +108,7 @@ describe('nats sensor, JetStream', () => {
       try {
         await sink.waitFor(() => sink.delivered.size >= total, waitMs, `${total} deliveries`);
         expect(sink.delivered).toEqual(expectedIds(stream, total));
-        const first = sink.received.find((r) => r.id === ids.jetstream(stream, 1))!;
+        const first = sink.received.find((r) => r.id === jetStreamEventId(stream, 1))!;
         expect(first.headers['ce-type']).toBe('io.triggerhub.nats.message');
         expect(first.headers['ce-subject']).toBe(`${stream.toLowerCase()}.orders`);
         expect(first.headers['ce-natssequence']).toBe('1');

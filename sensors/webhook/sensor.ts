@@ -6,7 +6,7 @@ import { type CloudEventV1, HTTP } from 'cloudevents';
 import type { EventInput } from '../../src/envelope/event.ts';
 import { isJsonContentType } from '../../src/envelope/event.ts';
 import { decodeHeaderValue } from '../../src/envelope/header-encoding.ts';
-import { ids } from '../../src/envelope/ids.ts';
+import { eventId } from '../../src/envelope/ids.ts';
 import { HubError } from '../../src/errors.ts';
 import { bearerToken, safeEqual } from '../../src/security/compare.ts';
 import { pushSensor } from '../../src/sensor/push-sensor.ts';
@@ -14,6 +14,9 @@ import type { Sensor, SensorContext, WebhookRequest, WebhookResponse } from '../
 import { resolveSecret } from '../../src/trigger/secret-ref.ts';
 import { hmacSignature } from './auth.ts';
 import type { WebhookSpec } from './spec.ts';
+
+/** `webhook/<delivery id>`: the sender's own delivery id, or a random one. */
+export const webhookEventId = (deliveryId: string) => eventId('webhook', deliveryId);
 
 const defaultIdHeaders = ['idempotency-key', 'x-github-delivery', 'x-request-id'];
 
@@ -112,10 +115,10 @@ export function createWebhookSensor(spec: WebhookSpec, context: SensorContext): 
     const names = spec.idHeader ? [spec.idHeader] : defaultIdHeaders;
     for (const name of names) {
       const value = header(request, name);
-      if (value) return ids.webhook(value);
+      if (value) return webhookEventId(value);
     }
     // No id from the sender: a re-sent request cannot be recognized, so it may be delivered twice.
-    return ids.webhook(randomUUID());
+    return webhookEventId(randomUUID());
   }
 
   function toEvents(request: WebhookRequest): EventInput[] {

@@ -23,17 +23,6 @@ export function eventId(kind: string, ...parts: Array<string | number | bigint>)
   return [kind, ...parts.map((part) => encodePart(String(part)))].join('/');
 }
 
-export const ids = {
-  kafka: (topic: string, partition: number, offset: string) => eventId('kafka', topic, partition, offset),
-  jetstream: (stream: string, sequence: number | bigint) => eventId('jetstream', stream, sequence),
-  kinesis: (shardId: string, sequenceNumber: string) => eventId('kinesis', shardId, sequenceNumber),
-  kubernetes: (uid: string, resourceVersion: string, eventType: string) =>
-    eventId('k8s', uid, resourceVersion, eventType),
-  cron: (trigger: string, scheduledAt: Date) => eventId('cron', trigger, scheduledAt.getTime()),
-  minio: (bucket: string, key: string, sequencer: string) => eventId('minio', bucket, key, sequencer),
-  webhook: (deliveryId: string) => eventId('webhook', deliveryId),
-};
-
 /**
  * BullMQ job ids must not contain `:` (Redis key separator) and must not be all digits (BullMQ treats those
  * as its own counter ids). Escaping `%` first keeps the mapping one-to-one.

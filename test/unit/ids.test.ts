@@ -1,12 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { eventId, fromJobId, ids, toJobId } from '../../src/envelope/ids.ts';
+import { cronEventId } from '../../sensors/cron/sensor.ts';
+import { kafkaEventId } from '../../sensors/kafka/message.ts';
+import { eventId, fromJobId, toJobId } from '../../src/envelope/ids.ts';
 
 describe('deterministic event ids', () => {
   it('gives the same id for the same source position, and different ids for different positions', () => {
-    expect(ids.kafka('orders', 3, '1042')).toBe(ids.kafka('orders', 3, '1042'));
-    expect(ids.kafka('orders', 3, '1042')).not.toBe(ids.kafka('orders', 3, '1043'));
-    expect(ids.kafka('orders', 3, '1042')).toBe('kafka/orders/3/1042');
+    expect(kafkaEventId('orders', 3, '1042')).toBe(kafkaEventId('orders', 3, '1042'));
+    expect(kafkaEventId('orders', 3, '1042')).not.toBe(kafkaEventId('orders', 3, '1043'));
+    expect(kafkaEventId('orders', 3, '1042')).toBe('kafka/orders/3/1042');
   });
 
   it('cannot be confused across parts that contain the separator', () => {
@@ -31,7 +33,7 @@ describe('deterministic event ids', () => {
 
   it('cron ids identify the trigger and the scheduled tick', () => {
     const tick = new Date('2026-11-23T10:00:05.000Z');
-    expect(ids.cron('default/nightly', tick)).toBe(`cron/default%2Fnightly/${tick.getTime()}`);
+    expect(cronEventId('default/nightly', tick)).toBe(`cron/default%2Fnightly/${tick.getTime()}`);
   });
 });
 

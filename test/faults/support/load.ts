@@ -8,11 +8,11 @@ import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { connect, type NatsConnection } from 'nats';
 import { request } from 'undici';
 import { createStream, kinesisClient } from '../../../sensors/kinesis/test-support.ts';
+import { kubernetesEventId } from '../../../sensors/kubernetes/events.ts';
 import { createNamespace } from '../../../sensors/kubernetes/test-support.ts';
 import { ACCESS_KEY, SECRET_KEY, WEBHOOK_ARN, WEBHOOK_TOKEN } from '../../../sensors/minio/service.ts';
 import { minioClient, subscribedBucket } from '../../../sensors/minio/test-support.ts';
 import { KubeApiError, KubeClient, loadKubeConfig } from '../../../src/controller/kube-client.ts';
-import { ids } from '../../../src/envelope/ids.ts';
 import { type TriggerDoc, triggerDoc } from '../../support/hub.ts';
 
 export interface Load {
@@ -309,7 +309,7 @@ export async function watchSource(
       if (!(error instanceof KubeApiError && error.status === 409)) throw error;
       object = await client.get(`${collection}/${name}`);
     }
-    return ids.kubernetes(object.metadata!.uid!, object.metadata!.resourceVersion!, 'ADDED');
+    return kubernetesEventId(object.metadata!.uid!, object.metadata!.resourceVersion!, 'ADDED');
   };
   return {
     trigger: triggerDoc(namespace, 'watch', {

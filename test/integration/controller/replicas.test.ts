@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { kubernetesEventId } from '../../../sensors/kubernetes/events.ts';
 import {
   applyCrd,
   type ControllerProcess,
@@ -16,7 +17,6 @@ import {
 } from '../../../sensors/kubernetes/test-support.ts';
 import { triggersPath } from '../../../src/controller/controller.ts';
 import type { KubeClient, KubeObject } from '../../../src/controller/kube-client.ts';
-import { ids } from '../../../src/envelope/ids.ts';
 import { freePort } from '../../support/hub.ts';
 import { startSink } from '../../support/sink.ts';
 import { waitFor } from '../../support/wait.ts';
@@ -78,7 +78,9 @@ describe('three replicas in controller mode', () => {
           const created = await client.request<KubeObject>('POST', `/api/v1/namespaces/${ns}/configmaps`, {
             body: { metadata: { name: `cm-${i}`, labels: { test: 'replicas' } }, data: { n: String(i) } },
           });
-          expected.push(ids.kubernetes(created.metadata!.uid!, created.metadata!.resourceVersion!, 'ADDED'));
+          expected.push(
+            kubernetesEventId(created.metadata!.uid!, created.metadata!.resourceVersion!, 'ADDED'),
+          );
           const changed = await client.request<KubeObject>(
             'PATCH',
             `/api/v1/namespaces/${ns}/configmaps/cm-${i}`,
@@ -88,7 +90,7 @@ describe('three replicas in controller mode', () => {
             },
           );
           expected.push(
-            ids.kubernetes(changed.metadata!.uid!, changed.metadata!.resourceVersion!, 'MODIFIED'),
+            kubernetesEventId(changed.metadata!.uid!, changed.metadata!.resourceVersion!, 'MODIFIED'),
           );
         }
         return expected;

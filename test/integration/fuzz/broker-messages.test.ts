@@ -8,7 +8,8 @@ import fc from 'fast-check';
 import { Kafka, logLevel } from 'kafkajs';
 import { connect, type NatsConnection, headers as natsHeaders } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ids } from '../../../src/envelope/ids.ts';
+import { kafkaEventId } from '../../../sensors/kafka/message.ts';
+import { jetStreamEventId } from '../../../sensors/nats/message.ts';
 import type { Hub } from '../../../src/hub.ts';
 import { listDeadLetters } from '../../../src/queue/dead-letter.ts';
 import { fuzzTally, fuzzTimeout, watchUnhandledRejections } from '../../support/fuzz.ts';
@@ -161,7 +162,7 @@ describe('malformed messages through the real brokers', { timeout: fuzzTimeout(3
     });
     await producer.disconnect();
     const base = BigInt(sent!.baseOffset ?? '0');
-    const expected = new Map(sample.map((c, i) => [ids.kafka(topic, 0, String(base + BigInt(i))), c]));
+    const expected = new Map(sample.map((c, i) => [kafkaEventId(topic, 0, String(base + BigInt(i))), c]));
     await expectFates('kafka', expected);
   });
 
@@ -172,7 +173,7 @@ describe('malformed messages through the real brokers', { timeout: fuzzTimeout(3
       const h = natsHeaders();
       for (const [name, value] of Object.entries(c.headers)) h.set(name, value);
       const ack = await js.publish(`${stream.toLowerCase()}.fuzz`, c.value, { headers: h });
-      expected.set(ids.jetstream(stream, ack.seq), c);
+      expected.set(jetStreamEventId(stream, ack.seq), c);
     }
     await expectFates('js', expected);
     expect(rejections.reasons).toEqual([]);

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel, type Message } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ids } from '../../../src/envelope/ids.ts';
+import { kafkaEventId } from '../../../sensors/kafka/message.ts';
 import type { Hub } from '../../../src/hub.ts';
 import { countDeadLetters, listDeadLetters } from '../../../src/queue/dead-letter.ts';
 import {
@@ -202,7 +202,7 @@ describe('per-key ordered delivery from Kafka', () => {
       const expectedIds = new Set<string>();
       for (const { partition, high, low } of await admin.fetchTopicOffsets(topic))
         for (let offset = Number(low); offset < Number(high); offset++)
-          expectedIds.add(ids.kafka(topic, partition, String(offset)));
+          expectedIds.add(kafkaEventId(topic, partition, String(offset)));
       expect(sink.delivered).toEqual(expectedIds);
       // Per key: never backwards; a repeat only of the event just delivered (it was in flight at the kill).
       let repeats = 0;

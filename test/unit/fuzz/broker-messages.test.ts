@@ -6,12 +6,15 @@
 import fc from 'fast-check';
 import type { JsMsg, Msg, MsgHdrs } from 'nats';
 import { describe, expect, it } from 'vitest';
-import { kafkaMessageToEvent } from '../../../sensors/kafka/message.ts';
-import { recordToEvent } from '../../../sensors/kinesis/record.ts';
-import { coreMessageToEvent, jetStreamMessageToEvent } from '../../../sensors/nats/message.ts';
+import { kafkaEventId, kafkaMessageToEvent } from '../../../sensors/kafka/message.ts';
+import { kinesisEventId, recordToEvent } from '../../../sensors/kinesis/record.ts';
+import {
+  coreMessageToEvent,
+  jetStreamEventId,
+  jetStreamMessageToEvent,
+} from '../../../sensors/nats/message.ts';
 import { type EventInput, eventBody, toHubEvent } from '../../../src/envelope/event.ts';
 import { decodeHeaderValue, encodeHeaderValue } from '../../../src/envelope/header-encoding.ts';
-import { ids } from '../../../src/envelope/ids.ts';
 import { fuzzTally, fuzzTimeout } from '../../support/fuzz.ts';
 
 const tally = fuzzTally('broker messages (Kafka, NATS, Kinesis)');
@@ -149,7 +152,7 @@ describe('fuzz: broker messages → events', { timeout: fuzzTimeout(120_000) }, 
             },
           };
           const event = kafkaMessageToEvent(topic, partition, message, context);
-          expectEnvelope(event, ids.kafka(topic, partition, offset), messageValue);
+          expectEnvelope(event, kafkaEventId(topic, partition, offset), messageValue);
           expect(event).toMatchObject({ kafkatopic: topic, kafkapartition: partition, kafkaoffset: offset });
         },
       ),
@@ -184,7 +187,7 @@ describe('fuzz: broker messages → events', { timeout: fuzzTimeout(120_000) }, 
               info: { stream, streamSequence: sequence, timestampNanos: Date.now() * 1e6 },
             } as unknown as JsMsg;
             const event = jetStreamMessageToEvent(message, context);
-            expectEnvelope(event, ids.jetstream(stream, sequence), messageValue);
+            expectEnvelope(event, jetStreamEventId(stream, sequence), messageValue);
             expect(event).toMatchObject({ natsstream: stream, natssequence: sequence });
             // A plain (or poison) message takes the NATS subject; a CloudEvent keeps its own, or has none.
             if (event.originalid === undefined) expect(event.subject).toBe(subject);
@@ -225,7 +228,7 @@ describe('fuzz: broker messages → events', { timeout: fuzzTimeout(120_000) }, 
         ),
         (shardId, record) => {
           const event = recordToEvent(record, shardId, { source: context.source, type: context.eventType });
-          expectEnvelope(event, ids.kinesis(shardId, record.SequenceNumber ?? ''), null);
+          expectEnvelope(event, kinesisEventId(shardId, record.SequenceNumber ?? ''), null);
           const data = Buffer.from(record.Data ?? []);
           // Data round-trips: as JSON when it is UTF-8 JSON (and not KPL-aggregated), as the very bytes otherwise.
           if (event.data_base64 !== undefined)
@@ -268,7 +271,7 @@ describe('fuzz: broker messages → events', { timeout: fuzzTimeout(120_000) }, 
         );
         expect(event.poison).toBeUndefined();
         const { id, ...kept } = ce;
-        expect(event).toMatchObject({ ...kept, originalid: id, id: ids.kafka('t', 0, '7') });
+        expect(event).toMatchObject({ ...kept, originalid: id, id: kafkaEventId('t', 0, '7') });
         // In the JSON format a null member is an absent one: a structured event with "data": null has no data.
         const expected = structured && data === null ? undefined : JSON.parse(JSON.stringify(data));
         expect(event.data).toEqual(expected);
