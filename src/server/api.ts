@@ -9,10 +9,9 @@ import { HubError } from '../errors.ts';
 import type { Instrumentation } from '../instrumentation.ts';
 import { deadLetterPage, type ReplayRequest, replayDeadLetters } from '../queue/dead-letter.ts';
 import { bearerToken, safeEqual } from '../security/compare.ts';
-import { safeUrl } from '../targets/http-client.ts';
-import { sourceKindOf } from '../trigger/schema.ts';
 import { sendError } from './errors.ts';
 import { pageOf } from './pagination.ts';
+import { listingOf, queueCountsOf } from './trigger-state.ts';
 
 interface TriggerParams {
   namespace: string;
@@ -52,26 +51,8 @@ export function apiPlugin(
     app.get('/api/triggers', async () => ({
       triggers: await Promise.all(
         engine.list().map(async (state) => {
-          const spec = state.trigger?.spec;
-          const counts = state.running
-            ? await state.running.queue.queue
-                .getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed')
-                .catch(() => undefined)
-            : undefined;
-          return {
-            key: state.key,
-            origin: state.origin,
-            state: state.state,
-            ...(state.error ? { error: state.error } : {}),
-            ...(spec ? { source: sourceKindOf(spec) } : {}),
-            ...(spec?.target.http
-              ? { target: `http ${safeUrl(spec.target.http.url)}` }
-              : spec?.target.slack
-                ? { target: 'slack' }
-                : {}),
-            ...(state.running ? { health: state.running.health() } : {}),
-            ...(counts ? { queue: counts } : {}),
-          };
+          const counts = await queueCountsOf(state);
+          return { ...listingOf(state), ...(counts ? { queue: counts } : {}) };
         }),
       ),
     }));

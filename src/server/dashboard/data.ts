@@ -10,8 +10,7 @@ import type { Instrumentation } from '../../instrumentation.ts';
 import { deadLetterPage, replayDeadLetters } from '../../queue/dead-letter.ts';
 import type { EventJobData } from '../../queue/job.ts';
 import { oldestUndeliveredMs } from '../../queue/queue-stats.ts';
-import { safeUrl } from '../../targets/http-client.ts';
-import { sourceKindOf } from '../../trigger/schema.ts';
+import { listingOf, queueCountsOf } from '../trigger-state.ts';
 import type { LiveStats, TriggerStats } from './live-stats.ts';
 
 export interface TriggerSummary {
@@ -39,21 +38,8 @@ export interface RecentEvent {
   deliveredAt?: string;
 }
 
-function targetOf(state: TriggerState): string | undefined {
-  const target = state.trigger?.spec.target;
-  if (target?.http) return `http ${safeUrl(target.http.url)}`;
-  if (target?.slack) return 'slack';
-  return undefined;
-}
-
 export async function summarize(state: TriggerState, stats: LiveStats): Promise<TriggerSummary> {
-  const spec = state.trigger?.spec;
-  const counts = state.running
-    ? await state.running.queue.queue
-        .getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed')
-        .catch(() => undefined)
-    : undefined;
-  const target = targetOf(state);
+  const counts = await queueCountsOf(state);
   const depth = counts
     ? (counts.waiting ?? 0) + (counts.active ?? 0) + (counts.delayed ?? 0) + (counts.prioritized ?? 0)
     : undefined;
@@ -63,13 +49,8 @@ export async function summarize(state: TriggerState, stats: LiveStats): Promise<
       ? await oldestUndeliveredMs(state.running.queue.queue).catch(() => undefined)
       : undefined;
   return {
-    key: state.key,
-    origin: state.origin,
+    ...listingOf(state),
     state: state.state,
-    ...(state.error ? { error: state.error } : {}),
-    ...(spec ? { source: sourceKindOf(spec) } : {}),
-    ...(target ? { target } : {}),
-    ...(state.running ? { health: state.running.health() } : {}),
     ...(counts
       ? {
           queue: counts,
