@@ -2,12 +2,11 @@
 // same binaries, settings, start and readiness code as the shared stack, but on free ports of their own and
 // a data dir the caller chooses, so the shared stack that other test runs use is never touched.
 
-import { createServer } from 'node:net';
 import { etcd, startEtcdServer } from './etcd.ts';
 import { kafka, startKafkaBroker } from './kafka.ts';
 import { kinesaliteService, startKinesalite } from './kinesalite.ts';
 import { kubeApiserver, kubeconfigOf, startKubeApiserver } from './kube-apiserver.ts';
-import { LOCALHOST } from './lib/probe.ts';
+import { freePort, LOCALHOST } from './lib/probe.ts';
 import { liveDaemon, stopDaemon } from './lib/proc.ts';
 import { minio, startMinioServer } from './minio.ts';
 import { nats, startNatsServer } from './nats.ts';
@@ -30,18 +29,6 @@ export interface Instance extends InstanceDescriptor {
   kill(): Promise<void>;
   restart(): Promise<void>;
   running(): boolean;
-}
-
-/** A port that was free a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, LOCALHOST, () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 const graceMs: Record<InstanceKind, number> = {

@@ -12,6 +12,9 @@ import { configFromEnv, type HubConfig } from '../../src/config.ts';
 import { type Hub, startHub } from '../../src/hub.ts';
 import { parseTriggers } from '../../src/trigger/load.ts';
 
+/** Child-process hubs need to know their port in advance. */
+export { freePort } from '../../scripts/services/lib/probe.ts';
+
 export function redisUrl(): string {
   const url = process.env.TH_REDIS_URL;
   if (!url)
@@ -142,16 +145,4 @@ export async function spawnHubProcess(
     await new Promise((r) => setTimeout(r, 50));
   }
   return { child, url: `http://127.0.0.1:${port}`, output: () => output, exited };
-}
-
-/** A port that was free a moment ago (for child-process hubs, which need to know theirs in advance). */
-export async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolvePort) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePort(port));
-    });
-  });
 }
