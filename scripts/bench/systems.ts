@@ -1,7 +1,7 @@
 // The two systems under test, each as its own process delivering to the sink: the hub (`trigger-hub run` on
 // one Trigger) and the bare BullMQ + undici baseline (scripts/bench/baseline.ts).
 
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -33,8 +33,11 @@ export interface SystemOptions {
   source?: BrokerSource | undefined;
 }
 
-const cpuProfArgs = (profileDir: string | undefined) =>
-  profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+/** `node <args>` from the repository root, tracked; with `node --cpu-prof` into `profileDir` if given. */
+function spawnNode(args: string[], profileDir: string | undefined, options: SpawnOptions): ChildProcess {
+  const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  return track(spawn(process.execPath, [...profile, ...args], { cwd: repoRoot, ...options }));
+}
 
 export async function startHub(
   { settings, workDir, redisUrl, sinkUrl, profileDir, source }: SystemOptions,
@@ -57,30 +60,19 @@ export async function startHub(
   );
   const port = await freePort();
   const spawnedAt = performance.now();
-  const child = track(
-    spawn(
-      process.execPath,
-      [
-        ...cpuProfArgs(profileDir),
-        'src/cli/main.ts',
-        'run',
-        '--triggers',
-        triggersDir,
-        '--port',
-        String(port),
-      ],
-      {
-        cwd: repoRoot,
-        env: {
-          ...process.env,
-          REDIS_URL: redisUrl,
-          LOG_LEVEL: 'warn',
-          TH_DATA_DIR: join(workDir, 'data'),
-          TH_SHUTDOWN_DEADLINE_MS: '5000',
-        },
-        stdio: ['ignore', openLog(workDir, 'hub.log'), openLog(workDir, 'hub.log')],
+  const child = spawnNode(
+    ['src/cli/main.ts', 'run', '--triggers', triggersDir, '--port', String(port)],
+    profileDir,
+    {
+      env: {
+        ...process.env,
+        REDIS_URL: redisUrl,
+        LOG_LEVEL: 'warn',
+        TH_DATA_DIR: join(workDir, 'data'),
+        TH_SHUTDOWN_DEADLINE_MS: '5000',
       },
-    ),
+      stdio: ['ignore', openLog(workDir, 'hub.log'), openLog(workDir, 'hub.log')],
+    },
   );
   const base = `http://127.0.0.1:${port}`;
   const running = async () => {
@@ -108,26 +100,23 @@ export async function startBaseline({
 }: SystemOptions): Promise<System> {
   const port = await freePort();
   const spawnedAt = performance.now();
-  const child = track(
-    spawn(
-      process.execPath,
-      [
-        ...cpuProfArgs(profileDir),
-        join(repoRoot, 'scripts/bench/baseline.ts'),
-        '--redis',
-        redisUrl,
-        '--port',
-        String(port),
-        '--target',
-        `${sinkUrl}/`,
-        '--queue',
-        `bench-baseline-${Date.now().toString(36)}`,
-        '--concurrency',
-        String(settings.deliveryConcurrency),
-        ...(source?.baselineArgs ?? []),
-      ],
-      { cwd: repoRoot, stdio: ['ignore', 'pipe', openLog(workDir, 'baseline.log')] },
-    ),
+  const child = spawnNode(
+    [
+      join(repoRoot, 'scripts/bench/baseline.ts'),
+      '--redis',
+      redisUrl,
+      '--port',
+      String(port),
+      '--target',
+      `${sinkUrl}/`,
+      '--queue',
+      `bench-baseline-${Date.now().toString(36)}`,
+      '--concurrency',
+      String(settings.deliveryConcurrency),
+      ...(source?.baselineArgs ?? []),
+    ],
+    profileDir,
+    { stdio: ['ignore', 'pipe', openLog(workDir, 'baseline.log')] },
   );
   let ready = false;
   child.stdout!.on('data', (chunk: Buffer) => {
