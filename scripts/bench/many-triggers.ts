@@ -4,15 +4,18 @@
 // Needs the stack's Redis (`npm run services -- up redis`).
 
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { stringify } from 'yaml';
-
-const repoRoot = resolve(import.meta.dirname, '../..');
+import { repoRoot } from '../services/lib/paths.ts';
+import { freePort, waitFor } from '../services/lib/probe.ts';
+import { exited } from './children.ts';
+import { rssKiB } from './proc-figures.ts';
+import { stackRedisUrl } from './stack.ts';
 
 export interface ManyTriggersResult {
   triggers: number;
@@ -49,12 +52,7 @@ export async function benchManyTriggers(count: number, redisUrl: string): Promis
     }),
   );
   writeFileSync(join(triggersDir, 'many.yaml'), docs.join('---\n'));
-  const port = await new Promise<number>((done) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port: free } = probe.address() as { port: number };
-      probe.close(() => done(free));
-    });
-  });
+  const port = await freePort();
   const spawnedAt = performance.now();
   const hub = spawn(
     process.execPath,
@@ -67,19 +65,17 @@ export async function benchManyTriggers(count: number, redisUrl: string): Promis
   );
   const base = `http://127.0.0.1:${port}`;
   try {
-    let startupToReadyMs = 0;
-    for (const deadline = Date.now() + 120_000; Date.now() < deadline; ) {
+    const allRunning = async () => {
       const body = (await fetch(`${base}/readyz`)
         .then((r) => (r.ok ? r.json() : undefined))
         .catch(() => undefined)) as { triggers?: { running?: number } } | undefined;
-      if ((body?.triggers?.running ?? 0) >= count) {
-        startupToReadyMs = Math.round(performance.now() - spawnedAt);
-        break;
-      }
-      if (hub.exitCode !== null) throw new Error(`the hub exited (${hub.exitCode})`);
-      await sleep(50);
-    }
-    if (!startupToReadyMs) throw new Error(`not ready with ${count} triggers after 120 s`);
+      return (body?.triggers?.running ?? 0) >= count;
+    };
+    await waitFor(allRunning, 120_000, `the hub with ${count} triggers running`, {
+      intervalMs: 50,
+      abort: exited(hub),
+    });
+    const startupToReadyMs = Math.round(performance.now() - spawnedAt);
     await sleep(5000); // settle: lazy work after ready (connections, first scrapes) counts
     const rssMiB = Math.round(rssKiB(hub.pid!) / 1024);
     // One event through each trigger, 50 at a time.
@@ -94,8 +90,8 @@ export async function benchManyTriggers(count: number, redisUrl: string): Promis
         ),
       );
     }
-    for (const deadline = Date.now() + 60_000; received.size < count && Date.now() < deadline; )
-      await sleep(100);
+    // Those that did not deliver within a minute are reported as not delivered.
+    await waitFor(() => received.size >= count, 60_000, 'one delivery per trigger').catch(() => {});
     return {
       triggers: count,
       startupToReadyMs,
@@ -115,14 +111,5 @@ export async function benchManyTriggers(count: number, redisUrl: string): Promis
   }
 }
 
-function rssKiB(pid: number): number {
-  return Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-}
-
-if (import.meta.main) {
-  const envFile = join(repoRoot, '.data/services/env.json');
-  const redisUrl = existsSync(envFile)
-    ? (JSON.parse(readFileSync(envFile, 'utf8')) as { TH_REDIS_URL: string }).TH_REDIS_URL
-    : 'redis://127.0.0.1:7301';
-  console.log(JSON.stringify(await benchManyTriggers(Number(process.argv[2] ?? 1000), redisUrl)));
-}
+if (import.meta.main)
+  console.log(JSON.stringify(await benchManyTriggers(Number(process.argv[2] ?? 1000), stackRedisUrl())));

@@ -2,9 +2,8 @@
 // bench script (sensors/<kind>/*bench.ts) runs as a child on the service stack and prints one JSON line.
 
 import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
-
-const repoRoot = resolve(import.meta.dirname, '../..');
+import { repoRoot } from '../services/lib/paths.ts';
+import { exitOf } from './children.ts';
 
 const sourceBenches = [
   {
@@ -27,20 +26,16 @@ const sourceBenches = [
   },
 ];
 
-function run(command: string, args: string[], timeoutMs: number): Promise<string> {
-  return new Promise((resolveRun, reject) => {
-    const child = spawn(command, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      if (code === 0) resolveRun(out);
-      else reject(new Error(`${args.join(' ')} exited ${code}`));
-    });
+/** Runs a command to its end; resolves with its stdout, rejects when it fails or outlives `timeoutMs`. */
+async function run(command: string, args: string[], timeoutMs: number): Promise<string> {
+  const child = spawn(command, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
   });
+  const code = await exitOf(child, timeoutMs);
+  if (code !== 0) throw new Error(`${args.join(' ')} exited ${code}`);
+  return out;
 }
 
 export async function runSourceBenches(log: (line: string) => void): Promise<Array<Record<string, unknown>>> {

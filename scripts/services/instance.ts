@@ -2,8 +2,7 @@
 // same binaries, settings, start and readiness code as the shared stack, but on free ports of their own and
 // a data dir the caller chooses, so the shared stack that other test runs use is never touched.
 
-import { createServer } from 'node:net';
-import { LOCALHOST } from './lib/probe.ts';
+import { freePort } from './lib/probe.ts';
 import { liveDaemon, stopDaemon } from './lib/proc.ts';
 import { SERVICES } from './registry.ts';
 import type { InstanceRecipe, Service } from './service.ts';
@@ -26,18 +25,6 @@ export interface Instance extends InstanceDescriptor {
   kill(): Promise<void>;
   restart(): Promise<void>;
   running(): boolean;
-}
-
-/** A port that was free a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, LOCALHOST, () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** The service `kind` of the registry, with its instance recipe. */

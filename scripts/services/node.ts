@@ -23,13 +23,13 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createInstance, freePort, type Instance, type InstanceDescriptor, instanceOf } from './instance.ts';
+import { createInstance, type Instance, type InstanceDescriptor, instanceOf } from './instance.ts';
 import { componentArgs, kubernetesLdflags, kubernetesVersion, startKubeApiserver } from './kube-apiserver.ts';
 import { which } from './lib/exec.ts';
 import { aptEnsure, cachedBinary, goWrapperBuild, serialInstall } from './lib/install.ts';
 import { formatDuration, say } from './lib/log.ts';
 import { cacheDir, dataDir } from './lib/paths.ts';
-import { httpOk, httpRequest, LOCALHOST } from './lib/probe.ts';
+import { freePort, httpOk, httpRequest, LOCALHOST } from './lib/probe.ts';
 import { launch, stopDaemon } from './lib/proc.ts';
 
 const SCOPE = 'node';

@@ -126,7 +126,7 @@ export const prometheusAdapter: Service = {
       60_000,
     );
     await registerApiService();
-    await waitFor('external.metrics.k8s.io through the API server', ready, { timeoutMs: 60_000 });
+    await waitFor(ready, 60_000, 'external.metrics.k8s.io through the API server', { intervalMs: 250 });
   },
   ready,
   env: () => ({}),

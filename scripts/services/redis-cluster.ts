@@ -87,7 +87,7 @@ export const redisCluster: Service = {
     } else {
       // Restarted nodes find each other again through their nodes.conf.
       try {
-        await waitFor('redis cluster to re-form', clusterOk, { timeoutMs: 20_000 });
+        await waitFor(clusterOk, 20_000, 'redis cluster to re-form', { intervalMs: 250 });
         return;
       } catch {
         // Left over from a partial or broken earlier run: start over with empty nodes.
@@ -98,7 +98,7 @@ export const redisCluster: Service = {
         await createCluster();
       }
     }
-    await waitFor('redis cluster state ok', clusterOk, { timeoutMs: 30_000 });
+    await waitFor(clusterOk, 30_000, 'redis cluster state ok', { intervalMs: 250 });
   },
   ready: clusterOk,
   env: () => ({ TH_REDIS_CLUSTER_NODES: nodes.map((p) => `${LOCALHOST}:${p}`).join(',') }),

@@ -90,7 +90,7 @@ async function needsStart(svc: Service): Promise<boolean> {
   if (allLive(svc)) {
     if (await svc.ready()) return false;
     try {
-      await waitFor(`${svc.name} to answer`, svc.ready, { timeoutMs: 15_000 });
+      await waitFor(svc.ready, 15_000, `${svc.name} to answer`, { intervalMs: 250 });
       return false;
     } catch {
       say(svc.name, 'running but not answering; restarting it');

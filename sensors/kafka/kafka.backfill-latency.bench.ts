@@ -16,9 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel, type Message } from 'kafkajs';
 import { stringify } from 'yaml';
+import { freePort, waitFor } from '../../scripts/services/lib/probe.ts';
 import { serviceEnv } from '../../test/setup/env.ts';
-import { freePort } from '../../test/support/hub.ts';
-import { waitFor } from '../../test/support/wait.ts';
 
 const liveRate = Number(process.argv[2] ?? 500);
 const seconds = Number(process.argv[3] ?? 20);

@@ -3,6 +3,7 @@
 //   npm run services -- up redis minio && node sensors/minio/bench.ts [objects/s=10] [count=300]
 // Listens on TH_MINIO_WEBHOOK_PORT, so nothing else may (no integration test running at the same time).
 
+import { waitFor } from '../../scripts/services/lib/probe.ts';
 import { serviceEnv } from '../../test/setup/env.ts';
 import { startTestHub, triggerDoc, uniqueNamespace } from '../../test/support/hub.ts';
 import { startSink } from '../../test/support/sink.ts';
@@ -66,9 +67,8 @@ for (let i = 0; i < count; i++) {
   );
 }
 await Promise.all(puts);
-const deadline = Date.now() + 300_000;
-while (invoked.size < count && Date.now() < deadline)
-  await new Promise((resolve) => setTimeout(resolve, 100));
+// What has not arrived within five minutes is reported as missing (the count below).
+await waitFor(() => invoked.size >= count, 300_000, 'every object to reach the function').catch(() => {});
 
 const split = (from: Map<string, number>, to: Map<string, number>) =>
   [...from].filter(([key]) => to.has(key)).map(([key, at]) => to.get(key)! - at);

@@ -11,6 +11,10 @@ import { stringify } from 'yaml';
 import { configFromEnv, type HubConfig } from '../../src/config.ts';
 import { type Hub, startHub } from '../../src/hub.ts';
 import { parseTriggers } from '../../src/trigger/load.ts';
+import { waitFor } from './wait.ts';
+
+/** Child-process hubs need to know their port in advance. */
+export { freePort } from '../../scripts/services/lib/probe.ts';
 
 export function redisUrl(): string {
   const url = process.env.TH_REDIS_URL;
@@ -138,25 +142,14 @@ export async function spawnHubProcess(
     output += chunk.toString();
   });
   const exited = new Promise<number | null>((resolveExit) => child.on('exit', (code) => resolveExit(code)));
-  const deadline = Date.now() + startTimeoutMs;
-  while (!output.includes('"triggers applied"')) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`hub did not start within ${startTimeoutMs} ms:\n${output}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { child, url: `http://127.0.0.1:${port}`, output: () => output, exited };
-}
-
-/** A port that was free a moment ago (for child-process hubs, which need to know theirs in advance). */
-export async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolvePort) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePort(port));
-    });
+  const applied = () => output.includes('"triggers applied"');
+  await waitFor(applied, startTimeoutMs, 'the hub to apply its Triggers', {
+    intervalMs: 50,
+    // A hub that applied its Triggers and then exited still started (the test looks at what came next).
+    abort: () => (child.exitCode !== null && !applied() ? `it exited (${child.exitCode})` : undefined),
+  }).catch(() => {
+    child.kill('SIGKILL');
+    throw new Error(`hub did not start within ${startTimeoutMs} ms:\n${output}`);
   });
+  return { child, url: `http://127.0.0.1:${port}`, output: () => output, exited };
 }

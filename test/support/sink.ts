@@ -2,6 +2,7 @@
 
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { waitFor } from './wait.ts';
 
 export interface Received {
   headers: IncomingHttpHeaders;
@@ -87,13 +88,8 @@ export async function startSink(
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   sink.port = (server.address() as AddressInfo).port;
   sink.url = `http://127.0.0.1:${sink.port}/fn`;
-  sink.waitFor = async (predicate, timeoutMs = 60_000, what = 'condition') => {
-    const deadline = Date.now() + timeoutMs;
-    while (!predicate()) {
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  };
+  sink.waitFor = (predicate, timeoutMs = 60_000, what = 'condition') =>
+    waitFor(predicate, timeoutMs, what, { intervalMs: 50 });
   sink.close = () =>
     new Promise<void>((resolve) => {
       server.closeAllConnections();

@@ -147,22 +147,36 @@ export function kafkaApiVersionsOk(port: number, timeoutMs = 2000): Promise<bool
   });
 }
 
+/** A port that was free a moment ago (for a server that must be told its port before it starts). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, LOCALHOST, () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
 /**
- * Polls `check` until it returns true. `abort` is asked on every round and ends the wait with its message
- * (e.g. the server process exited), so a crash is reported at once rather than after the time-out.
+ * The one poll loop of the scripts and the tests: asks `check` every `intervalMs` (100 by default) until it
+ * holds, and fails naming `what` after `timeoutMs`. `abort` is asked on every round and ends the wait with
+ * its message (e.g. the server process exited), so a crash is reported at once rather than after the time-out.
+ * A `check` that throws ends the wait with its error (wrap it in `.catch(() => false)` to keep polling).
  */
 export async function waitFor(
+  check: () => Promise<boolean> | boolean,
+  timeoutMs: number,
   what: string,
-  check: () => Promise<boolean>,
-  opts: { timeoutMs: number; intervalMs?: number; abort?: () => string | undefined },
+  opts: { intervalMs?: number; abort?: () => string | false | undefined } = {},
 ): Promise<void> {
-  const deadline = Date.now() + opts.timeoutMs;
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
     const aborted = opts.abort?.();
     if (aborted) throw new Error(`${what}: ${aborted}`);
     if (await check()) return;
-    if (Date.now() > deadline)
-      throw new Error(`${what}: not ready after ${Math.round(opts.timeoutMs / 1000)}s`);
-    await sleep(opts.intervalMs ?? 250);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(opts.intervalMs ?? 100);
   }
 }

@@ -171,8 +171,8 @@ export async function launch(
 ): Promise<PidRecord> {
   const rec = await spawnDaemon(spec);
   try {
-    await waitFor(`${spec.id} (pid ${rec.pid}, port ${spec.port})`, ready, {
-      timeoutMs,
+    await waitFor(ready, timeoutMs, `${spec.id} (pid ${rec.pid}, port ${spec.port})`, {
+      intervalMs: 250,
       abort: () => exitedEarly(spec.id) && `${exitedEarly(spec.id)} during start-up`,
     });
   } catch (err) {

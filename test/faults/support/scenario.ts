@@ -73,7 +73,7 @@ async function settledJobs(triggerKey: string, timeoutMs: number): Promise<Recor
     left = await unfinishedJobs(triggerKey);
     return Object.keys(left).length === 0 || Boolean(left.failed);
   };
-  await waitFor(settled, timeoutMs, `${triggerKey} to settle`, 500).catch(() => {}); // what is left is checked
+  await waitFor(settled, timeoutMs, `${triggerKey} to settle`, { intervalMs: 500 }).catch(() => {}); // what is left is checked
   return left;
 }
 

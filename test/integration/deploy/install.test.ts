@@ -124,12 +124,12 @@ async function removeNamespace(name: string): Promise<void> {
       (error) => isNotFound(error),
     );
   try {
-    await waitFor(gone, 3_000, `namespace ${name} deleted`, 250);
+    await waitFor(gone, 3_000, `namespace ${name} deleted`, { intervalMs: 250 });
   } catch {
     await client.request('PUT', `${path}/finalize`, {
       body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name }, spec: { finalizers: [] } },
     });
-    await waitFor(gone, 15_000, `namespace ${name} finalized`, 250);
+    await waitFor(gone, 15_000, `namespace ${name} finalized`, { intervalMs: 250 });
   }
 }
 

@@ -138,7 +138,7 @@ describe('the container image under podman', () => {
         },
         60_000,
         `${name} to answer /readyz 200 with its Trigger running`,
-        25,
+        { intervalMs: 25 },
       );
     } catch (error) {
       throw new Error(`${(error as Error).message}\n${await logs(name)}`);

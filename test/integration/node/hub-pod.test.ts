@@ -11,7 +11,8 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureHelm, helmCommand } from '../../../scripts/helm.ts';
 import { ensureImage } from '../../../scripts/services/image.ts';
-import { createInstance, freePort, type Instance } from '../../../scripts/services/instance.ts';
+import { createInstance, type Instance } from '../../../scripts/services/instance.ts';
+import { freePort } from '../../../scripts/services/lib/probe.ts';
 import { type NodeCluster, startNode } from '../../../scripts/services/node.ts';
 import { triggerDoc } from '../../support/hub.ts';
 import { postMany } from '../../support/post.ts';
@@ -127,7 +128,6 @@ describe('the hub as a Pod on a one-node cluster (kubelet + containerd), install
         },
         timeoutMs,
         what,
-        100,
       );
     } catch (error) {
       throw new Error(`${(error as Error).message}\n${await diagnose(selector)}`);

@@ -3,18 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { startTestHub, triggerDoc, uniqueNamespace } from '../../support/hub.ts';
 import { post } from '../../support/post.ts';
 import { startSink } from '../../support/sink.ts';
+import { waitFor } from '../../support/wait.ts';
 
 async function workers(hubUrl: string): Promise<number> {
   const text = await (await fetch(`${hubUrl}/metrics`)).text();
   return Number(/^trigger_hub_dispatch_workers ([0-9.]+)$/m.exec(text)?.[1]);
-}
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 describe('lazy dispatch', () => {
@@ -48,7 +41,9 @@ describe('lazy dispatch', () => {
       });
       await sink.waitFor(() => sink.delivered.has('webhook/first'), 30_000, 'the first event');
       expect(await workers(hub.url)).toBe(1); // only the trigger with work woke
-      await until('the idle Worker to close', async () => (await workers(hub.url)) === 0);
+      await waitFor(async () => (await workers(hub.url)) === 0, 30_000, 'the idle Worker to close', {
+        intervalMs: 50,
+      });
 
       // Woken again by the next event, on another trigger too.
       await post(`${hub.url}/webhooks/${ns}/a`, '{"n":2}', {
@@ -72,7 +67,9 @@ describe('lazy dispatch', () => {
       });
       await sink.waitFor(() => sink.delivered.has('webhook/retry-me'), 30_000, 'the retried event');
       expect(sink.counts.get('webhook/retry-me')).toBe(2);
-      await until('every Worker to close', async () => (await workers(hub.url)) === 0);
+      await waitFor(async () => (await workers(hub.url)) === 0, 30_000, 'every Worker to close', {
+        intervalMs: 50,
+      });
     } finally {
       await hub.close();
       await sink.close();

@@ -64,7 +64,7 @@ async function enqueueWithin(queue: EventQueue, id: string, ms: number): Promise
       return false;
     }
   };
-  await waitFor(enqueued, ms, 'an enqueue to succeed', 250).catch(() => {});
+  await waitFor(enqueued, ms, 'an enqueue to succeed', { intervalMs: 250 }).catch(() => {});
   return failure;
 }
 
