@@ -11,13 +11,13 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { stringify } from 'yaml';
+import { serviceEnv } from '../../scripts/services/lib/service-env.ts';
 import { configFromEnv } from '../../src/config.ts';
 import { startHub } from '../../src/hub.ts';
 import type { EventJobData } from '../../src/queue/job.ts';
 import { orderedKeys } from '../../src/queue/keys.ts';
 import { createRedis } from '../../src/queue/redis.ts';
 import { parseTriggers } from '../../src/trigger/load.ts';
-import { serviceEnv } from '../../test/setup/env.ts';
 
 const total = Number(process.argv[2] ?? 10_000);
 const keyCount = Number(process.argv[3] ?? 16);

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { Kafka, logLevel, type Message } from 'kafkajs';
 import { stringify } from 'yaml';
 import { freePort, waitFor } from '../../scripts/services/lib/probe.ts';
-import { serviceEnv } from '../../test/setup/env.ts';
+import { serviceEnv } from '../../scripts/services/lib/service-env.ts';
 
 const liveRate = Number(process.argv[2] ?? 500);
 const seconds = Number(process.argv[3] ?? 20);

@@ -4,8 +4,8 @@
 //   node sensors/kinesis/bench.ts [records=20000]     (needs `npm run services -- up redis kinesalite`)
 
 import { Queue } from 'bullmq';
+import { serviceEnv } from '../../scripts/services/lib/service-env.ts';
 import { keyPrefix, queueName } from '../../src/queue/keys.ts';
-import { serviceEnv } from '../../test/setup/env.ts';
 import { startTestHub, uniqueNamespace } from '../../test/support/hub.ts';
 import { startSink } from '../../test/support/sink.ts';
 import {

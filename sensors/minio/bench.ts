@@ -4,7 +4,7 @@
 // Listens on TH_MINIO_WEBHOOK_PORT, so nothing else may (no integration test running at the same time).
 
 import { waitFor } from '../../scripts/services/lib/probe.ts';
-import { serviceEnv } from '../../test/setup/env.ts';
+import { serviceEnv } from '../../scripts/services/lib/service-env.ts';
 import { startTestHub, triggerDoc, uniqueNamespace } from '../../test/support/hub.ts';
 import { startSink } from '../../test/support/sink.ts';
 import { minioClient, percentile, startRelay, subscribedBucket } from './test-support.ts';

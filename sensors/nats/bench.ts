@@ -6,10 +6,10 @@ import { randomBytes } from 'node:crypto';
 import { connect } from 'nats';
 import { pino } from 'pino';
 import { stringify } from 'yaml';
+import { serviceEnv } from '../../scripts/services/lib/service-env.ts';
 import { configFromEnv } from '../../src/config.ts';
 import { startHub } from '../../src/hub.ts';
 import { parseTriggers } from '../../src/trigger/load.ts';
-import { serviceEnv } from '../../test/setup/env.ts';
 
 const total = Number(process.argv[2] ?? 20_000);
 const env = serviceEnv('TH_REDIS_URL', 'TH_NATS_URL');

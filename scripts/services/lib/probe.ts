@@ -5,8 +5,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 export const LOCALHOST = '127.0.0.1';
 
-/** Whether something accepts TCP connections on the port. */
-export function tcpOpen(port: number, timeoutMs = 1000): Promise<boolean> {
+/**
+ * Connects to the port and lets `use` decide: `done(ok)` settles with that answer; a timeout or an error
+ * settles false. The socket is closed either way.
+ */
+function probeSocket(
+  port: number,
+  timeoutMs: number,
+  use: (socket: net.Socket, done: (ok: boolean) => void) => void,
+): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({ host: LOCALHOST, port });
     const done = (ok: boolean) => {
@@ -14,9 +21,14 @@ export function tcpOpen(port: number, timeoutMs = 1000): Promise<boolean> {
       resolve(ok);
     };
     socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
     socket.once('error', () => done(false));
+    use(socket, done);
   });
+}
+
+/** Whether something accepts TCP connections on the port. */
+export function tcpOpen(port: number, timeoutMs = 1000): Promise<boolean> {
+  return probeSocket(port, timeoutMs, (socket, done) => socket.once('connect', () => done(true)));
 }
 
 export interface HttpAnswer {
@@ -120,14 +132,7 @@ export function redisCommand(port: number, args: string[], timeoutMs = 2000): Pr
  * can be open before the broker has finished starting; a served request means it is ready for clients.)
  */
 export function kafkaApiVersionsOk(port: number, timeoutMs = 2000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: LOCALHOST, port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('error', () => done(false));
+  return probeSocket(port, timeoutMs, (socket, done) => {
     socket.once('connect', () => {
       // request header v1: api_key=18 (ApiVersions), api_version=0, correlation_id=7, client_id=null
       const req = Buffer.alloc(14);
