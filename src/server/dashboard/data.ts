@@ -10,17 +10,11 @@ import type { Instrumentation } from '../../instrumentation.ts';
 import { deadLetterPage, replayDeadLetters } from '../../queue/dead-letter.ts';
 import type { EventJobData } from '../../queue/job.ts';
 import { oldestUndeliveredMs } from '../../queue/queue-stats.ts';
+import type { TriggerListing } from '../trigger-listing.ts';
 import { listingOf, queueCountsOf } from '../trigger-state.ts';
 import type { LiveStats, TriggerStats } from './live-stats.ts';
 
-export interface TriggerSummary {
-  key: string;
-  origin: string;
-  state: TriggerState['state'];
-  error?: string;
-  source?: string;
-  target?: string;
-  health?: { connected: boolean; message?: string; lastEventAt?: string };
+export interface TriggerSummary extends TriggerListing {
   queue?: Record<string, number>;
   /** waiting + active + delayed + prioritized */
   depth?: number;
@@ -50,7 +44,6 @@ export async function summarize(state: TriggerState, stats: LiveStats): Promise<
       : undefined;
   return {
     ...listingOf(state),
-    state: state.state,
     ...(counts
       ? {
           queue: counts,
